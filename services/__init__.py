@@ -1,0 +1,1 @@
+"""The four ampm services: ingest, correlation, equivalents, notifier."""

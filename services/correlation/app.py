@@ -1,0 +1,36 @@
+"""The correlation service's app factory and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from services.correlation.settings import CorrelationSettings
+from shared.auth import TenantResolver
+from shared.service import build_app, open_database, standard_checks
+
+
+def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
+    """Build the correlation app; the lifespan opens the database."""
+    settings = settings or CorrelationSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            database = await stack.enter_async_context(open_database(settings))
+            app.state.database = database
+            app.state.tenant_resolver = TenantResolver(database.sessions)
+            yield
+
+    app = build_app(
+        title="ampm correlation",
+        description="Keeps AM/PM buckets and success plans, learns correlations, raises risk signals.",
+        settings=settings,
+        lifespan=lifespan,
+        checks=standard_checks(settings, lambda: app.state.database.engine),
+        registry=CollectorRegistry(),
+    )
+    return app

@@ -1,0 +1,11 @@
+"""Settings of the equivalents service (environment variables prefixed ``AMPM_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+class EquivalentsSettings(ServiceSettings):
+    port: int = Field(default=8003, validation_alias="AMPM_EQUIVALENTS_PORT")

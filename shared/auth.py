@@ -1,0 +1,105 @@
+"""Resolve the tenant of a request from ``Authorization: Bearer <key>``.
+
+Services build one ``TenantResolver`` in ``create_app`` and put it on ``app.state``; routes ask
+for ``WriteTenant``, ``SecretTenant`` or ``AdminAccess``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.errors import Unauthorized
+from shared.tenancy import KeyKind, Tenant, key_kind_of
+from shared.tenant_store import tenant_for_key
+
+
+class TenantResolver:
+    """Key -> tenant lookups with a small TTL cache, so hot keys skip the database.
+
+    A revoked key keeps working for at most ``ttl_seconds`` on an instance that cached it.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        ttl_seconds: float = 60.0,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._clock = clock
+        self._cache: OrderedDict[tuple[str, KeyKind], tuple[float, Tenant]] = OrderedDict()
+
+    async def resolve(self, plaintext: str, kind: KeyKind) -> Tenant | None:
+        """The tenant of an unrevoked key of ``kind``, or None."""
+        if key_kind_of(plaintext) is not kind:
+            return None
+        now = self._clock()
+        cached = self._cache.get((plaintext, kind))
+        if cached and cached[0] > now:
+            return cached[1]
+        async with self._sessions() as session:
+            tenant = await tenant_for_key(session, plaintext, kind)
+        if tenant is not None:
+            self._cache[(plaintext, kind)] = (now + self._ttl, tenant)
+            self._cache.move_to_end((plaintext, kind))
+            while len(self._cache) > self._max:
+                self._cache.popitem(last=False)
+        return tenant
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or None."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _tenant_for(request: Request, kind: KeyKind) -> Tenant:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized(
+            f"send a {kind.value} key as 'Authorization: Bearer <key>'", field="authorization"
+        )
+    resolver: TenantResolver = request.app.state.tenant_resolver
+    tenant = await resolver.resolve(token, kind)
+    if tenant is None:
+        raise Unauthorized(f"the {kind.value} key is not valid", field="authorization")
+    return tenant
+
+
+async def write_tenant(request: Request) -> Tenant:
+    """The tenant of the request's write key (ingestion)."""
+    return await _tenant_for(request, KeyKind.WRITE)
+
+
+async def secret_tenant(request: Request) -> Tenant:
+    """The tenant of the request's secret key (management APIs)."""
+    return await _tenant_for(request, KeyKind.SECRET)
+
+
+async def admin_access(request: Request) -> None:
+    """Pass only with the admin token from settings; tenant management is off without one."""
+    expected: str | None = request.app.state.settings.admin_token
+    token = bearer_token(request)
+    if not expected or token is None or not secrets.compare_digest(token, expected):
+        raise Unauthorized(
+            "send the admin token as 'Authorization: Bearer <token>'", field="authorization"
+        )
+
+
+WriteTenant = Annotated[Tenant, Depends(write_tenant)]
+SecretTenant = Annotated[Tenant, Depends(secret_tenant)]
+AdminAccess = Annotated[None, Depends(admin_access)]

@@ -1,0 +1,77 @@
+"""The ``ampm`` command: local broker, migrations, tenants and the whole local system.
+
+ampm kafka fetch|start|stop|status   the local Apache Kafka broker (no Docker)
+ampm migrate                          upgrade the database to the latest migration
+ampm topics                           create every topic with the configured partitions
+ampm tenant create NAME               create a tenant and print its id and keys once
+ampm dev                              run broker + four services + demo tenant until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from shared.db import create_engine, create_session_factory
+from shared.local import kafka as local_kafka
+from shared.migrate import upgrade
+from shared.service import bootstrap_topics
+from shared.settings import ServiceSettings
+from shared.tenant_store import CreatedTenant, create_tenant
+
+
+async def _create_tenant(settings: ServiceSettings, name: str) -> CreatedTenant:
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine).begin() as session:
+            return await create_tenant(session, name)
+    finally:
+        await engine.dispose()
+
+
+def print_tenant(created: CreatedTenant) -> None:
+    """The keys are shown here once; only their hashes are stored."""
+    print(f"tenant id:   {created.tenant.id}")
+    print(f"tenant name: {created.tenant.name}")
+    print(f"write key:   {created.write_key.plaintext}")
+    print(f"secret key:  {created.secret_key.plaintext}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ampm`` console script."""
+    parser = argparse.ArgumentParser(
+        prog="ampm", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    kafka = commands.add_parser("kafka", help="the local Kafka broker")
+    kafka.add_argument("action", choices=["fetch", "start", "stop", "status"])
+    commands.add_parser("migrate", help="upgrade the database to head")
+    commands.add_parser("topics", help="create every topic")
+    tenant = commands.add_parser("tenant", help="tenant management")
+    tenant.add_argument("action", choices=["create"])
+    tenant.add_argument("name")
+    commands.add_parser("dev", help="run the whole system locally")
+    args = parser.parse_args(argv)
+
+    settings = ServiceSettings()
+    if args.command == "kafka":
+        return local_kafka.main([args.action])
+    if args.command == "migrate":
+        upgrade(settings.database_url)
+        print("database at the latest migration")
+        return 0
+    if args.command == "topics":
+        topics = asyncio.run(bootstrap_topics(settings))
+        print("topics: " + ", ".join(topics.all()))
+        return 0
+    if args.command == "tenant":
+        print_tenant(asyncio.run(_create_tenant(settings, args.name)))
+        return 0
+    from shared.local.supervisor import run_local_system
+
+    return run_local_system(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

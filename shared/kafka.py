@@ -1,0 +1,257 @@
+"""Kafka plumbing: producer and consumer factories, topic bootstrap, and the consume loop.
+
+The consume loop owns the error policy for every consumer, in one place:
+
+- the handler commits its database transaction, then the loop commits ``offset + 1``;
+- a dependency that is down (database, broker) -> retry the same records with backoff,
+  never commit past them;
+- a poison message (the handler says so, or it keeps failing) -> the dead-letter topic with the
+  reason in headers, then commit past it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    TopicAlreadyExistsError,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+# Errors that mean "a dependency is down": retried forever, never dead-lettered.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    KafkaError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+MAX_ATTEMPTS_BEFORE_DEAD_LETTER = 3
+BACKOFF_INITIAL_SECONDS = 0.2
+BACKOFF_MAX_SECONDS = 5.0
+
+
+def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaProducer:
+    """A producer that only reports success once every in-sync replica has the record."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+    )
+
+
+def create_consumer(
+    settings: ServiceSettings, *topics: str, group_id: str, client_id: str
+) -> AIOKafkaConsumer:
+    """A consumer-group member with manual commits, starting from the earliest offset."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=500,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=3_000,
+    )
+
+
+async def ensure_topics(
+    bootstrap_servers: str, topics: Sequence[str], *, partitions: int, replication_factor: int
+) -> None:
+    """Create missing topics with the configured partition count; existing ones are kept."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            # Another instance may create one between the listing and the request.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(t, partitions, replication_factor) for t in missing]
+                )
+    finally:
+        await admin.close()
+
+
+async def check_kafka(bootstrap_servers: str) -> None:
+    """Raise unless the cluster answers a metadata request (readiness)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=2_000)
+    await admin.start()
+    try:
+        await admin.describe_cluster()
+    finally:
+        await admin.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record the handler will not process, and why."""
+
+    record: ConsumerRecord[bytes, bytes]
+    reason: str
+
+
+BatchHandler = Callable[[Sequence[ConsumerRecord[bytes, bytes]]], Awaitable[Sequence[DeadLetter]]]
+
+
+def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
+    """Original headers plus where the record came from and why it was rejected."""
+    record = letter.record
+    return [
+        *list(record.headers or ()),
+        ("ampm-dlq-reason", letter.reason.encode()[:1000]),
+        ("ampm-dlq-topic", record.topic.encode()),
+        ("ampm-dlq-partition", str(record.partition).encode()),
+        ("ampm-dlq-offset", str(record.offset).encode()),
+    ]
+
+
+async def publish_dead_letters(
+    producer: AIOKafkaProducer, topic: str, letters: Sequence[DeadLetter]
+) -> None:
+    """Send rejected records to the dead-letter topic and wait for every acknowledgement."""
+    futures = [
+        await producer.send(
+            topic,
+            value=letter.record.value,
+            key=letter.record.key,
+            headers=dead_letter_headers(letter),
+        )
+        for letter in letters
+    ]
+    await asyncio.gather(*futures)
+
+
+class ConsumeLoop:
+    """Run a batch handler over a consumer with the shared commit and error policy."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        handler: BatchHandler,
+        *,
+        producer: AIOKafkaProducer,
+        dead_letter_topic: str,
+        name: str,
+        poll_timeout_ms: int = 500,
+    ) -> None:
+        self._consumer = consumer
+        self._handler = handler
+        self._producer = producer
+        self._dlq = dead_letter_topic
+        self._name = name
+        self._poll_timeout_ms = poll_timeout_ms
+
+    async def run(self) -> None:
+        """Poll, handle and commit until cancelled."""
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
+            for partition, records in batches.items():
+                await self._process(partition, records)
+
+    async def _process(
+        self, partition: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        letters = await self._with_retries(records)
+        if letters:
+            await self._retry_transient(
+                lambda: publish_dead_letters(self._producer, self._dlq, letters)
+            )
+            for letter in letters:
+                log.warning(
+                    "message_dead_lettered",
+                    consumer=self._name,
+                    topic=letter.record.topic,
+                    partition=letter.record.partition,
+                    offset=letter.record.offset,
+                    reason=letter.reason,
+                )
+        try:
+            await self._retry_transient(
+                lambda: self._consumer.commit({partition: records[-1].offset + 1})
+            )
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partition moved to another member, which re-reads from the last commit;
+            # processing is idempotent, so nothing is counted twice.
+            log.warning("commit_skipped_after_rebalance", consumer=self._name, error=repr(exc))
+
+    async def _with_retries(
+        self, records: Sequence[ConsumerRecord[bytes, bytes]]
+    ) -> list[DeadLetter]:
+        """Handle a batch; on an unexpected error, isolate the culprit record by record."""
+        try:
+            return list(await self._retry_transient(lambda: self._handler(records)))
+        except Exception:
+            if len(records) == 1:
+                return await self._single_with_limit(records[0])
+        letters: list[DeadLetter] = []
+        for record in records:
+            letters.extend(await self._single_with_limit(record))
+        return letters
+
+    async def _single_with_limit(self, record: ConsumerRecord[bytes, bytes]) -> list[DeadLetter]:
+        last_error: Exception | None = None
+        for attempt in range(MAX_ATTEMPTS_BEFORE_DEAD_LETTER):
+            try:
+                return list(await self._retry_transient(lambda: self._handler([record])))
+            except Exception as exc:  # unexpected: retried a few times, then dead-lettered
+                last_error = exc
+                log.warning(
+                    "message_handler_failed",
+                    consumer=self._name,
+                    offset=record.offset,
+                    attempt=attempt + 1,
+                    error=repr(exc)[:300],
+                )
+                await asyncio.sleep(BACKOFF_INITIAL_SECONDS * (attempt + 1))
+        return [DeadLetter(record, f"handler failed: {last_error!r}"[:1000])]
+
+    async def _retry_transient(self, operation: Callable[[], Awaitable[Any]]) -> Any:
+        """Retry while a dependency is down; other errors propagate."""
+        delay = BACKOFF_INITIAL_SECONDS
+        outage_logged = False
+        while True:
+            try:
+                result = await operation()
+            except (CommitFailedError, IllegalStateError):
+                raise
+            except TRANSIENT_ERRORS as exc:
+                if not outage_logged:
+                    log.warning(
+                        "dependency_unavailable", consumer=self._name, error=repr(exc)[:300]
+                    )
+                    outage_logged = True
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                if not outage_logged:
+                    log.warning(
+                        "dependency_unavailable", consumer=self._name, error=repr(exc)[:300]
+                    )
+                    outage_logged = True
+            else:
+                if outage_logged:
+                    log.info("dependency_recovered", consumer=self._name)
+                return result
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX_SECONDS)

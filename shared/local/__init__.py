@@ -1,0 +1,1 @@
+"""Run real infrastructure on this machine: a Kafka broker, a PostgreSQL server, the services."""

@@ -1,0 +1,27 @@
+"""Where local infrastructure keeps its files, and free ports for throwaway servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+
+def cache_root() -> Path:
+    """Downloads reused by every clone on the machine (outside the clone)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ampm"
+
+
+def data_root() -> Path:
+    """Persistent state of the local run (broker data, database)."""
+    configured = os.environ.get("AMPM_LOCAL_DATA")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ampm"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -1,0 +1,1 @@
+"""Alembic environment: one migration history for every service's tables."""

@@ -1,0 +1,145 @@
+"""What every service's ``create_app`` and ``__main__`` share.
+
+``build_app`` gives a FastAPI app the shared error body, request metrics and ops endpoints;
+``open_database``/``open_producer``/``background`` are the pieces a lifespan stacks;
+``serve`` runs an app under uvicorn with the shared logging setup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db import check_database, create_engine, create_session_factory
+from shared.http import install_error_handlers
+from shared.kafka import check_kafka, create_producer, ensure_topics
+from shared.logging import configure_logging
+from shared.ops import ReadinessCheck, RequestMetrics, ops_router
+from shared.settings import ServiceSettings
+from shared.topics import Topics
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@asynccontextmanager
+async def open_database(settings: ServiceSettings) -> AsyncIterator[Database]:
+    """An engine and session factory, disposed on exit."""
+    engine = create_engine(settings.database_url)
+    try:
+        yield Database(engine, create_session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def open_producer(
+    settings: ServiceSettings, *, client_id: str
+) -> AsyncIterator[AIOKafkaProducer]:
+    """A started ``acks=all`` producer, flushed and stopped on exit."""
+    producer = create_producer(settings, client_id=client_id)
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
+@asynccontextmanager
+async def background(
+    name: str, run: Callable[[], Coroutine[Any, Any, None]]
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``run()`` as a task for the life of the block; a crash is logged, exit cancels it."""
+    task = asyncio.create_task(run(), name=name)
+
+    def _report(finished: asyncio.Task[None]) -> None:
+        if not finished.cancelled() and finished.exception() is not None:
+            log.error("background_task_crashed", task=name, exc_info=finished.exception())
+
+    task.add_done_callback(_report)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def bootstrap_topics(settings: ServiceSettings) -> Topics:
+    """Create every topic with the configured partitions; returns the names."""
+    topics = Topics(settings.topic_namespace)
+    await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        topics.all(),
+        partitions=settings.topic_partitions,
+        replication_factor=settings.topic_replication_factor,
+    )
+    return topics
+
+
+def standard_checks(
+    settings: ServiceSettings, engine: Callable[[], AsyncEngine]
+) -> list[ReadinessCheck]:
+    """Readiness probes for the database and Kafka."""
+
+    async def database() -> None:
+        await check_database(engine())
+
+    async def kafka() -> None:
+        await check_kafka(settings.kafka_bootstrap_servers)
+
+    return [ReadinessCheck("database", database), ReadinessCheck("kafka", kafka)]
+
+
+def build_app(
+    *,
+    title: str,
+    description: str,
+    settings: ServiceSettings,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    checks: list[ReadinessCheck],
+    registry: CollectorRegistry,
+) -> FastAPI:
+    """A FastAPI app with the shared error body, request metrics and ops endpoints."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    install_error_handlers(app)
+    app.add_middleware(RequestMetrics, registry=registry)
+    app.include_router(ops_router(checks, registry))
+    return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings, port: int) -> None:
+    """Run one service under uvicorn (one worker; scale out with more processes)."""
+    configure_logging(settings.log_level, json=settings.log_json)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,36 @@
+"""Settings every service reads; each service subclasses ``ServiceSettings`` once."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SQLITE_DEFAULT_URL = "sqlite+aiosqlite:///./ampm.db"
+
+
+class ServiceSettings(BaseSettings):
+    """Environment variables prefixed ``AMPM_``; the README lists every one."""
+
+    model_config = SettingsConfigDict(env_prefix="AMPM_", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        default=SQLITE_DEFAULT_URL,
+        description="SQLAlchemy async URL: postgresql+asyncpg://... in production and tests.",
+    )
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092")
+    topic_namespace: str = Field(
+        default="",
+        description="Prefix for every topic name, so several deployments can share a cluster.",
+    )
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+    kafka_request_timeout_ms: int = Field(default=10_000, ge=100)
+    host: str = "127.0.0.1"
+    log_level: str = "info"
+    log_json: bool = True
+    admin_token: str | None = Field(
+        default=None, description="Bearer token for tenant management; unset disables it."
+    )
+    public_base_url: str | None = Field(
+        default=None, description="Base URL that links in recommendations point at."
+    )

@@ -1,0 +1,93 @@
+"""Tenant creation and key auth over real HTTP against the ingest service."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Any
+
+import httpx
+import pytest
+
+from services.ingest.app import create_app
+from services.ingest.settings import IngestSettings
+from shared.auth import TenantResolver
+from shared.tenancy import KeyKind, hash_key, issue_key, key_kind_of
+from tests.support.servers import serve_app
+
+pytestmark = pytest.mark.integration
+
+
+def test_keys_are_random_prefixed_and_hashed() -> None:
+    first, second = issue_key(KeyKind.WRITE), issue_key(KeyKind.WRITE)
+    assert first.plaintext != second.plaintext
+    assert key_kind_of(first.plaintext) is KeyKind.WRITE
+    assert key_kind_of(issue_key(KeyKind.SECRET).plaintext) is KeyKind.SECRET
+    assert first.hash == hash_key(first.plaintext) != first.plaintext
+    assert len(first.hash) == 64
+
+
+async def test_admin_creates_tenant_and_keys_resolve_only_to_it(
+    base_settings: dict[str, Any], sessions: Any
+) -> None:
+    app = create_app(IngestSettings(**base_settings))
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        no_admin = await client.post("/v1/tenants", json={"name": "Acme"})
+        assert no_admin.status_code == 401
+        assert no_admin.json()["error"]["field"] == "authorization"
+
+        admin = {"Authorization": "Bearer test-admin-token"}
+        a = (await client.post("/v1/tenants", json={"name": "A"}, headers=admin)).json()
+        b = (await client.post("/v1/tenants", json={"name": "B"}, headers=admin)).json()
+        bad = await client.post("/v1/tenants", json={"name": ""}, headers=admin)
+        assert bad.status_code == 422
+        assert bad.json()["error"]["field"] == "name"
+
+    resolver = TenantResolver(sessions)
+    tenant_a = await resolver.resolve(a["write_key"], KeyKind.WRITE)
+    assert tenant_a is not None and tenant_a.id == a["id"]
+    assert (await resolver.resolve(a["secret_key"], KeyKind.SECRET)).id == a["id"]  # type: ignore[union-attr]
+    assert (await resolver.resolve(b["write_key"], KeyKind.WRITE)).id == b["id"]  # type: ignore[union-attr]
+    assert await resolver.resolve(a["write_key"], KeyKind.SECRET) is None
+    assert await resolver.resolve(a["write_key"] + "x", KeyKind.WRITE) is None
+    assert await resolver.resolve("ampm_wk_nonsense", KeyKind.WRITE) is None
+
+
+async def test_issued_key_is_shown_once_and_unknown_tenant_is_404(
+    base_settings: dict[str, Any], sessions: Any
+) -> None:
+    app = create_app(IngestSettings(**base_settings))
+    admin = {"Authorization": "Bearer test-admin-token"}
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url, headers=admin) as client:
+        created = (await client.post("/v1/tenants", json={"name": "C"})).json()
+        issued = await client.post(f"/v1/tenants/{created['id']}/keys", json={"kind": "secret"})
+        missing = await client.post("/v1/tenants/tn_missing/keys", json={"kind": "write"})
+    assert issued.status_code == 201
+    new_key = issued.json()["key"]
+    assert new_key != created["secret_key"]
+    assert (await TenantResolver(sessions).resolve(new_key, KeyKind.SECRET)).id == created["id"]  # type: ignore[union-attr]
+    assert missing.status_code == 404
+    assert missing.json()["error"]["field"] == "tenant_id"
+
+
+async def test_cli_creates_a_tenant_whose_keys_authenticate(
+    database_url: str, sessions: Any
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shared.cli",
+        "tenant",
+        "create",
+        "Northwind Vendor",
+        env={**os.environ, "AMPM_DATABASE_URL": database_url},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0
+    printed = dict(line.split(":", 1) for line in output.decode().splitlines() if ":" in line)
+    tenant_id, write_key = printed["tenant id"].strip(), printed["write key"].strip()
+    assert printed["tenant name"].strip() == "Northwind Vendor"
+    resolved = await TenantResolver(sessions).resolve(write_key, KeyKind.WRITE)
+    assert resolved is not None and resolved.id == tenant_id

@@ -1,0 +1,34 @@
+"""Run an ASGI app under a real uvicorn server on a free 127.0.0.1 port for a test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.local.paths import free_port
+
+
+@asynccontextmanager
+async def serve_app(app: FastAPI, *, startup_timeout: float = 30.0) -> AsyncIterator[str]:
+    """Serve ``app`` (lifespan included) and yield its base URL; shut it down on exit."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(startup_timeout):
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the server stopped before it started")
+                await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
