@@ -35,8 +35,10 @@ class PostgresServer:
         self.local = local
 
     def url_for(self, database: str) -> str:
-        return make_url(self.maintenance_url).set(database=database).render_as_string(
-            hide_password=False
+        return (
+            make_url(self.maintenance_url)
+            .set(database=database)
+            .render_as_string(hide_password=False)
         )
 
     def create_database(self) -> str:
@@ -108,7 +110,9 @@ def topic_namespace() -> str:
 
 
 @pytest.fixture
-def base_settings(database_url: str, kafka_bootstrap: str, topic_namespace: str) -> dict[str, object]:
+def base_settings(
+    database_url: str, kafka_bootstrap: str, topic_namespace: str
+) -> dict[str, object]:
     """Keyword arguments every service's Settings takes in an integration test."""
     return {
         "database_url": database_url,
