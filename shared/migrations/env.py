@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
 from shared.db import Base, create_engine, is_sqlite
+from shared.migrate import import_all_tables
 from shared.settings import ServiceSettings
 
-# Every module that declares tables on ``Base``; a service adds its own when it gets tables.
-TABLE_MODULES = ["shared.tables"]
-
-for module in TABLE_MODULES:
-    importlib.import_module(module)
+import_all_tables()
 
 config = context.config
 target_metadata = Base.metadata

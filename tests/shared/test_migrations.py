@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect
 
 from shared.db import Base, create_engine
-from shared.migrate import check, downgrade, upgrade
+from shared.migrate import downgrade, drift, upgrade
 from tests.conftest import PostgresServer
 
 pytestmark = pytest.mark.integration
@@ -39,4 +39,10 @@ def test_upgrade_downgrade_upgrade_is_clean(postgres_server: PostgresServer) -> 
 def test_models_do_not_drift_from_migrations(postgres_server: PostgresServer) -> None:
     url = postgres_server.create_database()
     upgrade(url)
-    check(url)
+    assert drift(url) == []
+
+
+def test_drift_is_reported_for_an_unmigrated_database(postgres_server: PostgresServer) -> None:
+    url = postgres_server.create_database()
+    missing = {diff[1].name for diff in drift(url) if diff[0] == "add_table"}
+    assert set(Base.metadata.tables) <= missing
