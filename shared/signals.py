@@ -65,12 +65,42 @@ class SignalState(StrEnum):
     RESOLVED = "resolved"
 
 
+class ItineraryStatus(BaseModel):
+    """Where one itinerary activity stands in the latest period (for the next-step rule)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    activity: str
+    direction: str = Field(description="increase | decrease | stop")
+    target: float
+    actual: float | None = None
+    correlation: float | None = Field(
+        default=None, description="best-lag Pearson r with the objective; None: not enough data"
+    )
+    unit: str | None = None
+
+
+class HealthPayload(BaseModel):
+    """The account's health as of a ``health.changed`` change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    score: float = Field(ge=0, le=100)
+    previous_score: float | None = None
+    components: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="name -> {score, weight, contribution}"
+    )
+    open_signals: list[SignalType] = Field(default_factory=list)
+    itinerary: list[ItineraryStatus] = Field(default_factory=list)
+
+
 class SignalChange(BaseModel):
     """One change published on the signals topic.
 
     ``signal_type``/``subject``/``state`` are set for ``signal.*`` changes; ``health`` for
     ``health.changed``. ``evidence`` carries the metric values, thresholds and dates that
-    explain the change, so a recommendation can say why.
+    explain the change, so a recommendation can say why; ``activity_off_track`` evidence has
+    at least ``activity``, ``target``, ``actual`` and ``unit``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -85,7 +115,7 @@ class SignalChange(BaseModel):
     subject: str | None = None
     state: SignalState | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
-    health: dict[str, Any] | None = None
+    health: HealthPayload | None = None
     occurred_at: AwareDatetime
 
     @property

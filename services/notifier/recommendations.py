@@ -1,0 +1,297 @@
+"""Next-junction recommendations: what a CSM should do about one signal change.
+
+One rule per signal type turns a raised signal into a GPS-style recommendation (category, title,
+message, actions, priority) that quotes the signal's evidence; a resolved signal becomes a short
+"cleared" note; a health change with no open risk becomes the next itinerary step, the activity
+whose gap to target and link to performance are jointly the largest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict
+
+from services.notifier.errors import IncompleteSignalChange
+from services.notifier.itinerary import Direction, ItineraryItem, gap_share, next_step, step_score
+from shared.signals import SIGNAL_CATEGORY, GpsCategory, SignalChange, SignalChangeType, SignalType
+
+# Signals that mean something is wrong; an open one suppresses the "next step" advice.
+RISK_SIGNALS = frozenset(SignalType) - {SignalType.OBJECTIVE_ACHIEVED}
+
+
+class Priority(StrEnum):
+    """How soon a CSM should act."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Recommendation(BaseModel):
+    """What to do next on one account, ready to serialise as a webhook's ``data``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenant_id: str
+    account_id: str
+    category: GpsCategory
+    title: str
+    message: str
+    actions: tuple[str, ...]
+    evidence: dict[str, Any]
+    priority: Priority
+    links: dict[str, str]
+    signal_change_id: str
+    signal_type: SignalType | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class _Advice:
+    priority: Priority
+    title: str
+    message: str
+    actions: tuple[str, ...]
+
+
+def recommend(
+    change: SignalChange,
+    *,
+    ampm_base_url: str,
+    itinerary: Sequence[ItineraryItem] = (),
+    open_signals: Collection[SignalType] = (),
+) -> Recommendation | None:
+    """The recommendation for ``change``, or None when there is nothing to advise.
+
+    ``itinerary`` and ``open_signals`` matter only for ``health.changed``: the next step is
+    advised only while no risk signal is open (an open risk already has its own advice).
+    """
+    if change.type is SignalChangeType.HEALTH_CHANGED:
+        if RISK_SIGNALS.intersection(open_signals):
+            return None
+        item = next_step(itinerary)
+        if item is None:
+            return None
+        return _recommendation(
+            change, GpsCategory.NEXT_STEP, _next_step(item), _evidence(item), base=ampm_base_url
+        )
+    if change.signal_type is None:
+        raise IncompleteSignalChange(f"{change.type.value} {change.id!r} has no signal_type")
+    if change.type is SignalChangeType.RESOLVED:
+        advice = _cleared(change.signal_type, change.subject)
+        return _recommendation(
+            change, GpsCategory.NEXT_STEP, advice, dict(change.evidence), base=ampm_base_url
+        )
+    advice = _raised(change, change.signal_type)
+    category = SIGNAL_CATEGORY[change.signal_type]
+    return _recommendation(change, category, advice, dict(change.evidence), base=ampm_base_url)
+
+
+def ampm_link(base_url: str, account_id: str) -> str:
+    """The account's AM/PM view: ``{base}/v1/accounts/{account_id}/ampm``."""
+    return f"{base_url.rstrip('/')}/v1/accounts/{quote(account_id, safe='')}/ampm"
+
+
+def _recommendation(
+    change: SignalChange,
+    category: GpsCategory,
+    advice: _Advice,
+    evidence: dict[str, Any],
+    *,
+    base: str,
+) -> Recommendation:
+    return Recommendation(
+        tenant_id=change.tenant_id,
+        account_id=change.account_id,
+        category=category,
+        title=advice.title,
+        message=advice.message,
+        actions=advice.actions,
+        evidence=evidence,
+        priority=advice.priority,
+        links={"ampm": ampm_link(base, change.account_id)},
+        signal_change_id=change.id,
+        signal_type=change.signal_type,
+        occurred_at=change.occurred_at,
+    )
+
+
+def _evidence(item: ItineraryItem) -> dict[str, Any]:
+    return {
+        "activity": item.activity,
+        "target": item.target,
+        "actual": item.actual,
+        "correlation": item.correlation,
+        "direction": item.direction.value,
+        "gap_share": gap_share(item),
+        "score": step_score(item),
+    }
+
+
+def _next_step(item: ItineraryItem) -> _Advice:
+    verb = "raise" if item.direction is Direction.INCREASE else "bring down"
+    return _Advice(
+        Priority.LOW,
+        f"Next step: {item.activity}",
+        f"Nothing is wrong on this account. At the next junction, focus on {item.activity!r}: "
+        f"it is at {_number(item.actual)} against a target of {_number(item.target)} "
+        f"({gap_share(item):.0%} of the way still to go), and it moves with performance "
+        f"(r = {item.correlation:.2f}).",
+        (
+            f"{verb} {item.activity!r} from {_number(item.actual)} toward {_number(item.target)}",
+            "share the progress with the adoption owner",
+        ),
+    )
+
+
+def _cleared(signal_type: SignalType, subject: str | None) -> _Advice:
+    label = signal_type.value.replace("_", " ")
+    return _Advice(
+        Priority.LOW,
+        f"Cleared: {label}",
+        f"The {label} signal{_about(subject)} has cleared. Keep following the itinerary.",
+        ("close any follow-up opened for this signal",),
+    )
+
+
+# One rule per signal type. Templates may use {about} (" (subject)" or ""), {subject_colon}
+# (": subject" or ""), and, from the evidence, {activity}, {target} and {actual}.
+_RULES: dict[SignalType, _Advice] = {
+    SignalType.SPONSOR_DEPARTURE: _Advice(
+        Priority.HIGH,
+        "Executive sponsor leaving",
+        "The executive sponsor{about} is leaving or changing role, and adoption stalls without "
+        "visible senior sponsorship. Formally hand the sponsor's responsibilities to a successor "
+        "and brief them on the success plan.",
+        (
+            "formally hand the sponsor's responsibilities to a successor",
+            "brief the successor on the success plan",
+            "announce the new sponsor to the users and their supervisors",
+        ),
+    ),
+    SignalType.REORGANIZATION: _Advice(
+        Priority.MEDIUM,
+        "Reorganisation at the customer",
+        "The customer is reorganising{about}. Check that the success plan still has its sponsor, "
+        "its adoption owner and the users' supervisors, and onboard the people new to the product.",
+        (
+            "confirm the sponsor and the adoption owner are still in place",
+            "find the users and supervisors who changed teams",
+            "plan onboarding for the newcomers",
+        ),
+    ),
+    SignalType.NO_ADOPTION_OWNER: _Advice(
+        Priority.HIGH,
+        "No adoption owner",
+        "Nobody at the customer owns adoption, and adoption without an owner drifts. "
+        "Ask the customer to name an adoption owner.",
+        (
+            "ask the customer to name an adoption owner",
+            "agree on the owner's responsibilities and time",
+            "walk the owner through the success plan",
+        ),
+    ),
+    SignalType.ADOPTION_DROP: _Advice(
+        Priority.HIGH,
+        "Adoption dropping",
+        "Usage{about} is falling. Find out who stopped using the product and why before the "
+        "objective is affected.",
+        (
+            "find which teams or users stopped using the product",
+            "ask the adoption owner and the supervisors what changed",
+            "offer targeted training or a refresher",
+        ),
+    ),
+    SignalType.ACTIVITY_OFF_TRACK: _Advice(
+        Priority.MEDIUM,
+        "Off track: {activity}",
+        "The activity '{activity}' is off track: target {target}, actual {actual}. "
+        "Reroute: find with the customer what holds it back and adjust the plan.",
+        (
+            "review '{activity}' with the adoption owner: target {target}, actual {actual}",
+            "find what keeps the activity from its target",
+            "adjust the itinerary or the target with the customer",
+        ),
+    ),
+    SignalType.OBJECTIVE_AT_RISK: _Advice(
+        Priority.HIGH,
+        "Objective at risk",
+        "The objective{about} is projected to miss its target. Review the itinerary with the "
+        "customer and push the activities most correlated with it.",
+        (
+            "review the objective's projection with the customer",
+            "focus the team on the activities most correlated with the objective",
+            "agree on a revised plan, target or deadline if needed",
+        ),
+    ),
+    SignalType.BLOCKER_REPORTED: _Advice(
+        Priority.HIGH,
+        "Roadblock reported",
+        "The customer reported a blocker{subject_colon}. Find the way around it together.",
+        (
+            "acknowledge the blocker with the customer",
+            "agree on a workaround and who owns it",
+            "escalate to support or product if it needs a fix",
+        ),
+    ),
+    SignalType.OBJECTIVE_ACHIEVED: _Advice(
+        Priority.MEDIUM,
+        "Objective achieved",
+        "The customer reached the objective{about}. Celebrate with the customer and share the "
+        "equivalents of the value delivered.",
+        (
+            "celebrate with the customer",
+            "share the equivalents of the value delivered",
+            "agree on the next objective",
+        ),
+    ),
+}
+
+
+def _raised(change: SignalChange, signal_type: SignalType) -> _Advice:
+    evidence = change.evidence
+    unit = evidence.get("unit")
+    fields = {
+        "about": _about(change.subject),
+        "subject_colon": f": {change.subject}" if change.subject else "",
+        "activity": str(evidence.get("activity") or change.subject or "an activity"),
+        "target": _amount(evidence.get("target"), unit),
+        "actual": _amount(evidence.get("actual"), unit),
+    }
+    # Only the templates are parsed: braces inside a subject or evidence value stay literal.
+    rule = _RULES[signal_type]
+    return _Advice(
+        rule.priority,
+        rule.title.format(**fields),
+        rule.message.format(**fields),
+        tuple(action.format(**fields) for action in rule.actions),
+    )
+
+
+def _about(subject: str | None) -> str:
+    return f" ({subject})" if subject else ""
+
+
+def _amount(value: object, unit: object) -> str:
+    if value is None:
+        return "unknown"
+    text = _number(value) if isinstance(value, int | float) else str(value)
+    return f"{text} {unit}" if unit else text
+
+
+def _number(value: float) -> str:
+    # 25.0 reads as "25", 1234.5 as "1,234.5", 0.03249 as "0.0325": CSMs quote these to customers.
+    if not math.isfinite(value):
+        return str(value)
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    if abs(value) >= 1:
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
