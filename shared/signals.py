@@ -87,7 +87,7 @@ class HealthPayload(BaseModel):
 
     score: float = Field(ge=0, le=100)
     previous_score: float | None = None
-    components: dict[str, dict[str, float]] = Field(
+    components: dict[str, dict[str, float | None]] = Field(
         default_factory=dict, description="name -> {score, weight, contribution}"
     )
     open_signals: list[SignalType] = Field(default_factory=list)
