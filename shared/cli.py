@@ -15,6 +15,7 @@ import sys
 
 from shared.db import create_engine, create_session_factory
 from shared.local import kafka as local_kafka
+from shared.logging import configure_logging
 from shared.migrate import upgrade
 from shared.service import bootstrap_topics
 from shared.settings import ServiceSettings
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = ServiceSettings()
+    configure_logging(settings.log_level, json=False)
     if args.command == "kafka":
         return local_kafka.main([args.action])
     if args.command == "migrate":

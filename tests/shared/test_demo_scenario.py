@@ -1,0 +1,73 @@
+"""The demo scenario tells the story the README promises (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+
+from services.ingest.native import NativeLimits, normalize_native
+from shared.local.demo_scenario import (
+    LEAD_WEEKS,
+    NORTHWIND,
+    SPONSOR_LEAVES_WEEK,
+    SUCCESSOR_WEEK,
+    build_scenario,
+    end_of_quarter,
+    scenario_start,
+)
+
+TODAY = date(2026, 11, 26)
+
+
+def _weekly(events: list[dict], name: str) -> list[float]:
+    return [e["value"] for e in events if e["name"] == name and e["account_id"] == NORTHWIND]
+
+
+def test_every_event_is_valid_for_the_native_api() -> None:
+    scenario = build_scenario(TODAY)
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    limits = NativeLimits(max_events=len(scenario.events), max_body_bytes=10_000_000)
+    envelopes = normalize_native({"events": scenario.events}, "tn_demo", now, limits)
+    assert len(envelopes) == len(scenario.events)
+    assert [e.occurred_at for e in envelopes] == sorted(e.occurred_at for e in envelopes)
+
+
+def test_activity_leads_conversion_by_two_weeks() -> None:
+    scenario = build_scenario(TODAY)
+    contacts = np.array(_weekly(scenario.events, "new_contacts_identified"), dtype=float)
+    conversion = np.array(_weekly(scenario.events, "lead_conversion_rate"), dtype=float)
+    by_lag = {
+        lag: np.corrcoef(contacts[: len(contacts) - lag], conversion[lag:])[0, 1]
+        for lag in range(5)
+    }
+    assert max(by_lag, key=lambda lag: by_lag[lag]) == LEAD_WEEKS
+    assert by_lag[LEAD_WEEKS] > 0.9
+
+
+def test_conversion_starts_near_baseline_and_sponsor_changes_on_schedule() -> None:
+    scenario = build_scenario(TODAY)
+    conversion = _weekly(scenario.events, "lead_conversion_rate")
+    assert abs(conversion[0] - 0.022) < 0.002
+    start = scenario_start(TODAY)
+    departed = [e for e in scenario.events if e["name"] == "stakeholder.departed"]
+    successor = [
+        e
+        for e in scenario.events
+        if e["name"] == "person.identified" and e.get("person_id") == "nw-cro"
+    ]
+    assert len(departed) == 1 and departed[0]["properties"]["role"] == "sponsor"
+    assert (date.fromisoformat(departed[0]["occurred_at"][:10]) - start).days // 7 == (
+        SPONSOR_LEAVES_WEEK
+    )
+    assert (date.fromisoformat(successor[0]["occurred_at"][:10]) - start).days // 7 == (
+        SUCCESSOR_WEEK
+    )
+
+
+def test_plan_deadline_is_the_end_of_the_quarter() -> None:
+    assert end_of_quarter(date(2026, 11, 26)) == date(2026, 12, 31)
+    assert end_of_quarter(date(2026, 2, 1)) == date(2026, 3, 31)
+    plan = build_scenario(TODAY).plans[NORTHWIND]
+    assert plan["objectives"][0]["deadline"] == "2026-12-31"
+    assert len(plan["itinerary"]) == 7
