@@ -8,13 +8,28 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from services.notifier.api import router
+from services.notifier.consumer import signal_batch_handler
+from services.notifier.delivery import run_worker
+from services.notifier.handlers import Notifier
 from services.notifier.settings import NotifierSettings
 from shared.auth import TenantResolver
-from shared.service import build_app, open_database, standard_checks
+from shared.kafka import ConsumeLoop, create_consumer
+from shared.service import (
+    background,
+    bootstrap_topics,
+    build_app,
+    open_database,
+    open_producer,
+    standard_checks,
+)
+
+CONSUMER_GROUP = "ampm-notifier"
 
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
-    """Build the notifier app; the lifespan opens the database."""
+    """Build the notifier app; the lifespan opens the database and the producer, then starts
+    the signals consumer and the delivery worker."""
     settings = settings or NotifierSettings()
 
     @asynccontextmanager
@@ -23,6 +38,38 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             database = await stack.enter_async_context(open_database(settings))
             app.state.database = database
             app.state.tenant_resolver = TenantResolver(database.sessions)
+            topics = await bootstrap_topics(settings)
+            producer = await stack.enter_async_context(
+                open_producer(settings, client_id="ampm-notifier")
+            )
+            notifier = Notifier(
+                sessions=database.sessions,
+                settings=settings,
+                producer=producer,
+                dead_letter_topic=topics.notifications_dlq,
+                schedule=settings.schedule(),
+                allowlist=settings.allowlist(),
+            )
+            app.state.notifier = notifier
+            consumer = create_consumer(
+                settings,
+                topics.signals,
+                group_id=f"{settings.topic_namespace}{CONSUMER_GROUP}",
+                client_id="ampm-notifier",
+            )
+            await consumer.start()
+            stack.push_async_callback(consumer.stop)
+            loop = ConsumeLoop(
+                consumer,
+                signal_batch_handler(notifier),
+                producer=producer,
+                dead_letter_topic=topics.notifications_dlq,
+                name="notifier-signals",
+            )
+            await stack.enter_async_context(background("notifier-signals", loop.run))
+            await stack.enter_async_context(
+                background("notifier-delivery", lambda: run_worker(notifier))
+            )
             yield
 
     app = build_app(
@@ -33,4 +80,5 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         checks=standard_checks(settings, lambda: app.state.database.engine),
         registry=CollectorRegistry(),
     )
+    app.include_router(router)
     return app

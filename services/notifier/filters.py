@@ -22,6 +22,7 @@ class WebhookEventType(StrEnum):
     SIGNAL_RAISED = SignalChangeType.RAISED.value
     SIGNAL_RESOLVED = SignalChangeType.RESOLVED.value
     HEALTH_CHANGED = SignalChangeType.HEALTH_CHANGED.value
+    ENDPOINT_DISABLED = "endpoint.disabled"
 
 
 def matches(event_type: str, filters: Sequence[str]) -> bool:

@@ -20,7 +20,14 @@ from pydantic import BaseModel, ConfigDict
 
 from services.notifier.errors import IncompleteSignalChange
 from services.notifier.itinerary import Direction, ItineraryItem, gap_share, next_step, step_score
-from shared.signals import SIGNAL_CATEGORY, GpsCategory, SignalChange, SignalChangeType, SignalType
+from shared.signals import (
+    SIGNAL_CATEGORY,
+    GpsCategory,
+    HealthPayload,
+    SignalChange,
+    SignalChangeType,
+    SignalType,
+)
 
 # Signals that mean something is wrong; an open one suppresses the "next step" advice.
 RISK_SIGNALS = frozenset(SignalType) - {SignalType.OBJECTIVE_ACHIEVED}
@@ -65,15 +72,20 @@ def recommend(
     change: SignalChange,
     *,
     ampm_base_url: str,
-    itinerary: Sequence[ItineraryItem] = (),
-    open_signals: Collection[SignalType] = (),
+    itinerary: Sequence[ItineraryItem] | None = None,
+    open_signals: Collection[SignalType] | None = None,
 ) -> Recommendation | None:
     """The recommendation for ``change``, or None when there is nothing to advise.
 
     ``itinerary`` and ``open_signals`` matter only for ``health.changed``: the next step is
-    advised only while no risk signal is open (an open risk already has its own advice).
+    advised only while no risk signal is open (an open risk already has its own advice). Left
+    out, they are read from the change's ``HealthPayload``.
     """
     if change.type is SignalChangeType.HEALTH_CHANGED:
+        if itinerary is None:
+            itinerary = itinerary_from_health(change.health)
+        if open_signals is None:
+            open_signals = change.health.open_signals if change.health else ()
         if RISK_SIGNALS.intersection(open_signals):
             return None
         item = next_step(itinerary)
@@ -92,6 +104,27 @@ def recommend(
     advice = _raised(change, change.signal_type)
     category = SIGNAL_CATEGORY[change.signal_type]
     return _recommendation(change, category, advice, dict(change.evidence), base=ampm_base_url)
+
+
+def itinerary_from_health(health: HealthPayload | None) -> list[ItineraryItem]:
+    """The itinerary items of a health payload that can be ranked.
+
+    An activity without an actual value or a correlation yet cannot be scored, so it is left
+    out; a "stop doing X" activity is a decrease toward its target (usually 0).
+    """
+    if health is None:
+        return []
+    return [
+        ItineraryItem(
+            activity=status.activity,
+            target=status.target,
+            actual=status.actual,
+            correlation=status.correlation,
+            direction=Direction.INCREASE if status.direction == "increase" else Direction.DECREASE,
+        )
+        for status in health.itinerary
+        if status.actual is not None and status.correlation is not None
+    ]
 
 
 def ampm_link(base_url: str, account_id: str) -> str:

@@ -241,3 +241,36 @@ def test_recommendation_carries_its_origin_and_serialises_to_json() -> None:
     assert data["priority"] == "high"
     assert data["evidence"] == {"ticket": "T-1"}
     assert data["occurred_at"] == "2024-06-01T09:30:00Z"
+
+
+def test_health_change_reads_itinerary_and_open_signals_from_its_payload() -> None:
+    from shared.signals import HealthPayload, ItineraryStatus
+
+    itinerary = [
+        ItineraryStatus(
+            activity="social campaigns", direction="increase", target=20, actual=5, correlation=0.8
+        ),
+        ItineraryStatus(activity="no data yet", direction="increase", target=10),
+        ItineraryStatus(
+            activity="cold calls", direction="stop", target=0, actual=3, correlation=0.1
+        ),
+    ]
+    calm = SignalChange(
+        id="chg-h",
+        type=SignalChangeType.HEALTH_CHANGED,
+        tenant_id="vendor",
+        account_id="acme",
+        health=HealthPayload(score=70, itinerary=itinerary),
+        occurred_at=AT,
+    )
+    advice = recommend(calm, ampm_base_url=BASE)
+    assert advice is not None and advice.title == "Next step: social campaigns"
+
+    risky = calm.model_copy(
+        update={
+            "health": HealthPayload(
+                score=40, itinerary=itinerary, open_signals=[SignalType.ADOPTION_DROP]
+            )
+        }
+    )
+    assert recommend(risky, ampm_base_url=BASE) is None

@@ -1,0 +1,453 @@
+"""Use cases of the notifier, shared by the API, the consumer and the delivery worker.
+
+Each function owns its transaction. Whatever creates pending deliveries sets ``wake`` after
+committing, so the delivery worker picks them up at once instead of at its next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import structlog
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.notifier import store
+from services.notifier.errors import DestinationRefused, HostNotResolved, InvalidEventFilter
+from services.notifier.filters import WebhookEventType, validate_filters
+from services.notifier.recommendations import recommend
+from services.notifier.resolver import resolve_checked
+from services.notifier.schedule import (
+    AttemptOutcome,
+    DeadLetter,
+    Delivered,
+    EndpointGone,
+    RetrySchedule,
+    disable_due,
+    next_attempt,
+    updated_failing_since,
+)
+from services.notifier.settings import NotifierSettings
+from services.notifier.signing import new_secret
+from services.notifier.ssrf import IPNetwork, check_url
+from services.notifier.store import ClaimedDelivery, DeliveryStatus
+from services.notifier.tables import (
+    AttemptRow,
+    DeliveryRow,
+    EndpointRow,
+    MessageRow,
+    RecommendationRow,
+)
+from shared.errors import Conflict, NotFound, Unprocessable
+from shared.events import partition_key
+from shared.signals import SignalChange
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Notifier:
+    """What the use cases need, built once in the lifespan."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    settings: NotifierSettings
+    producer: AIOKafkaProducer
+    dead_letter_topic: str
+    schedule: RetrySchedule
+    allowlist: tuple[IPNetwork, ...]
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    rng: random.Random = field(default_factory=random.Random)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- signals -> recommendations and messages ---------------------------------------------------
+
+
+async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChange]) -> int:
+    """Turn new signal changes into recommendations and outbox messages; how many were new.
+
+    The change ids, recommendations, messages and deliveries commit in one transaction, so a
+    redelivered change is skipped and a crash leaves nothing half-written.
+    """
+    now = utcnow()
+    base_url = notifier.settings.ampm_base_url()
+    new = 0
+    async with notifier.sessions.begin() as session:
+        seen = await store.processed_ids(session, [c.id for c in changes])
+        for change in changes:
+            if change.id in seen:
+                continue
+            seen.add(change.id)
+            new += 1
+            store.mark_processed(session, change.id, change.tenant_id)
+            recommendation = recommend(change, ampm_base_url=base_url)
+            if recommendation is not None:
+                row = store.add_recommendation(session, recommendation, now)
+                await store.enqueue(
+                    session,
+                    tenant_id=change.tenant_id,
+                    account_id=change.account_id,
+                    event_type=WebhookEventType.RECOMMENDATION_CREATED.value,
+                    data=recommendation_data(row),
+                    now=now,
+                )
+            await store.enqueue(
+                session,
+                tenant_id=change.tenant_id,
+                account_id=change.account_id,
+                event_type=change.type.value,
+                data=change.model_dump(mode="json"),
+                now=now,
+            )
+    if new:
+        notifier.wake.set()
+    return new
+
+
+def recommendation_data(row: RecommendationRow) -> dict[str, Any]:
+    """A recommendation as API responses and webhooks carry it."""
+    return {
+        "id": row.id,
+        "account_id": row.account_id,
+        "category": row.category,
+        "priority": row.priority,
+        "title": row.title,
+        "message": row.message,
+        "actions": row.actions,
+        "evidence": row.evidence,
+        "links": row.links,
+        "signal_change_id": row.signal_change_id,
+        "signal_type": row.signal_type,
+        "occurred_at": row.occurred_at.astimezone(UTC).isoformat(),
+        "created_at": row.created_at.astimezone(UTC).isoformat(),
+    }
+
+
+async def list_recommendations(
+    notifier: Notifier,
+    tenant_id: str,
+    *,
+    account_id: str | None,
+    since: datetime | None,
+    cursor: int | None,
+    limit: int,
+) -> list[RecommendationRow]:
+    """A page of the tenant's recommendations."""
+    async with notifier.sessions() as session:
+        return await store.list_recommendations(
+            session, tenant_id, account_id=account_id, since=since, after_seq=cursor, limit=limit
+        )
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+
+async def checked_url(url: str, allowlist: Sequence[IPNetwork]) -> str:
+    """The URL if the SSRF guard accepts it now; raises 422 naming ``url`` with the reason."""
+    try:
+        await resolve_checked(check_url(url), allowlist)
+    except (DestinationRefused, HostNotResolved) as exc:
+        raise Unprocessable(f"url: {exc}", field="url") from exc
+    return url.strip()
+
+
+def checked_filters(event_types: Sequence[str]) -> list[str]:
+    """Validated event-type filters; raises 422 naming ``event_types``."""
+    try:
+        return list(validate_filters(event_types))
+    except InvalidEventFilter as exc:
+        raise Unprocessable(str(exc), field="event_types") from exc
+
+
+async def create_endpoint(
+    notifier: Notifier, tenant_id: str, *, url: str, description: str, event_types: list[str]
+) -> EndpointRow:
+    """Register an endpoint with a fresh secret (returned once, by the caller's response)."""
+    url = await checked_url(url, notifier.allowlist)
+    filters = checked_filters(event_types)
+    now = utcnow()
+    row = EndpointRow(
+        id=store.new_id("ep"),
+        tenant_id=tenant_id,
+        url=url,
+        description=description,
+        event_types=filters,
+        enabled=True,
+        secret=new_secret(),
+        created_at=now,
+        updated_at=now,
+    )
+    async with notifier.sessions.begin() as session:
+        session.add(row)
+    return row
+
+
+async def get_endpoint(notifier: Notifier, tenant_id: str, endpoint_id: str) -> EndpointRow:
+    """The tenant's endpoint; 404 otherwise."""
+    async with notifier.sessions() as session:
+        return _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
+
+
+async def list_endpoints(notifier: Notifier, tenant_id: str) -> list[EndpointRow]:
+    """Every endpoint of the tenant."""
+    async with notifier.sessions() as session:
+        return await store.list_endpoints(session, tenant_id)
+
+
+async def update_endpoint(
+    notifier: Notifier, tenant_id: str, endpoint_id: str, changes: dict[str, Any]
+) -> EndpointRow:
+    """Change url, description, event types or enabled; re-enabling clears the failure run."""
+    if "url" in changes:
+        changes["url"] = await checked_url(changes["url"], notifier.allowlist)
+    if "event_types" in changes:
+        changes["event_types"] = checked_filters(changes["event_types"])
+    async with notifier.sessions.begin() as session:
+        row = _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
+        for name, value in changes.items():
+            setattr(row, name, value)
+        if changes.get("enabled"):
+            row.failing_since = None
+            row.disabled_reason = None
+        row.updated_at = utcnow()
+    return row
+
+
+async def delete_endpoint(notifier: Notifier, tenant_id: str, endpoint_id: str) -> None:
+    """Delete an endpoint and its delivery log."""
+    async with notifier.sessions.begin() as session:
+        row = _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
+        await session.delete(row)
+
+
+async def rotate_secret(notifier: Notifier, tenant_id: str, endpoint_id: str) -> EndpointRow:
+    """A new current secret; the old one keeps signing during the grace period."""
+    grace = timedelta(seconds=notifier.settings.rotation_grace_seconds)
+    now = utcnow()
+    async with notifier.sessions.begin() as session:
+        row = _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
+        rotated = store.endpoint_secrets(row).rotate(new_secret(), now, grace)
+        row.secret = rotated.current
+        row.previous_secret = rotated.previous
+        row.previous_secret_expires_at = rotated.previous_expires_at
+        row.updated_at = now
+    return row
+
+
+async def recover_endpoint(
+    notifier: Notifier, tenant_id: str, endpoint_id: str, since: datetime
+) -> int:
+    """Replay every failed delivery to the endpoint of messages since ``since``."""
+    async with notifier.sessions.begin() as session:
+        row = _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
+        if not row.enabled:
+            raise Conflict(
+                "the endpoint is disabled: enable it (PATCH enabled=true) before recovering",
+                field="enabled",
+            )
+        count = await store.reschedule(
+            session, tenant_id, utcnow(), endpoint_id=endpoint_id, failed_since=since
+        )
+    notifier.wake.set()
+    return count
+
+
+def _found(row: EndpointRow | None, endpoint_id: str) -> EndpointRow:
+    if row is None:
+        raise NotFound(f"no endpoint {endpoint_id!r}", field="endpoint_id")
+    return row
+
+
+# --- the delivery log --------------------------------------------------------------------------
+
+
+async def list_messages(
+    notifier: Notifier,
+    tenant_id: str,
+    *,
+    status: DeliveryStatus | None,
+    cursor: int | None,
+    limit: int,
+) -> list[tuple[MessageRow, list[DeliveryRow]]]:
+    """A page of the tenant's messages with their deliveries."""
+    async with notifier.sessions() as session:
+        return await store.list_messages(
+            session, tenant_id, status=status, after_seq=cursor, limit=limit
+        )
+
+
+async def message_attempts(notifier: Notifier, tenant_id: str, message_id: str) -> list[AttemptRow]:
+    """Every attempt of the tenant's message; 404 for an unknown message."""
+    async with notifier.sessions() as session:
+        if await store.get_message(session, tenant_id, message_id) is None:
+            raise NotFound(f"no message {message_id!r}", field="message_id")
+        return await store.attempts_of(session, message_id)
+
+
+async def replay_message(notifier: Notifier, tenant_id: str, message_id: str) -> int:
+    """Send the message again to each of its endpoints with a fresh schedule."""
+    async with notifier.sessions.begin() as session:
+        if await store.get_message(session, tenant_id, message_id) is None:
+            raise NotFound(f"no message {message_id!r}", field="message_id")
+        count = await store.reschedule(session, tenant_id, utcnow(), message_id=message_id)
+    notifier.wake.set()
+    return count
+
+
+# --- delivery attempts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What one HTTP attempt produced, before it is classified."""
+
+    outcome: AttemptOutcome
+    attempted_at: datetime
+    latency_ms: float
+    status_code: int | None = None
+    response_body: str | None = None
+    error: str | None = None
+
+
+async def claim_due(notifier: Notifier) -> list[ClaimedDelivery]:
+    """Lease due deliveries in a short transaction of their own."""
+    now = utcnow()
+    lease = timedelta(seconds=notifier.settings.lease_seconds)
+    async with notifier.sessions.begin() as session:
+        return await store.claim_due(session, now, lease, notifier.settings.worker_batch_size)
+
+
+async def record_attempt(
+    notifier: Notifier, claimed: ClaimedDelivery, result: AttemptResult
+) -> None:
+    """Log the attempt and move the delivery (and maybe its endpoint) to its next state."""
+    now = utcnow()
+    settings = notifier.settings
+    dead: DeadLetter | None = None
+    disabled_reason: str | None = None
+    async with notifier.sessions.begin() as session:
+        store.add_attempt(
+            session,
+            AttemptRow(
+                delivery_id=claimed.delivery_id,
+                message_id=claimed.message_id,
+                endpoint_id=claimed.endpoint_id,
+                attempt_number=claimed.attempt_number,
+                outcome=type(result.outcome).__name__,
+                status_code=result.status_code,
+                latency_ms=result.latency_ms,
+                response_body=result.response_body,
+                error=result.error,
+                attempted_at=result.attempted_at,
+            ),
+        )
+        found = await store.delivery_for_update(session, claimed.delivery_id)
+        if found is None:
+            return
+        delivery, endpoint = found
+        if (
+            delivery.status != DeliveryStatus.PENDING.value
+            or delivery.attempts != claimed.attempt_number
+        ):
+            # Replayed or re-claimed meanwhile: the attempt is logged; its state is not ours.
+            return
+        delivery.updated_at = now
+        endpoint.failing_since = updated_failing_since(result.outcome, endpoint.failing_since, now)
+        if isinstance(result.outcome, Delivered):
+            delivery.status = DeliveryStatus.SUCCEEDED.value
+            delivery.last_error = None
+            return
+        delivery.last_error = (result.error or f"HTTP {result.status_code}")[:1000]
+        decision = next_attempt(
+            claimed.attempt_number, result.outcome, now, notifier.schedule, notifier.rng
+        )
+        if isinstance(decision, DeadLetter):
+            dead = decision
+            delivery.status = DeliveryStatus.FAILED.value
+        else:
+            delivery.next_attempt_at = decision
+        after = timedelta(seconds=settings.disable_after_seconds)
+        if isinstance(result.outcome, EndpointGone):
+            disabled_reason = "the endpoint answered 410 Gone"
+        elif disable_due(endpoint.failing_since, now, after):
+            disabled_reason = f"the endpoint failed continuously since {endpoint.failing_since}"
+        if disabled_reason is not None and endpoint.enabled:
+            await _disable(session, endpoint, disabled_reason, now)
+        else:
+            disabled_reason = None
+    if dead is not None:
+        await publish_dead_letter(notifier, claimed, dead, result)
+    if disabled_reason is not None:
+        notifier.wake.set()
+
+
+async def _disable(
+    session: AsyncSession, endpoint: EndpointRow, reason: str, now: datetime
+) -> None:
+    endpoint.enabled = False
+    endpoint.disabled_reason = reason
+    endpoint.updated_at = now
+    await store.fail_pending_deliveries(session, endpoint.id, f"endpoint disabled: {reason}", now)
+    await store.enqueue(
+        session,
+        tenant_id=endpoint.tenant_id,
+        account_id=None,
+        event_type=WebhookEventType.ENDPOINT_DISABLED.value,
+        data={"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason},
+        now=now,
+        exclude_endpoint=endpoint.id,
+    )
+    log.warning(
+        "endpoint_disabled", tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id, reason=reason
+    )
+
+
+async def publish_dead_letter(
+    notifier: Notifier, claimed: ClaimedDelivery, dead: DeadLetter, result: AttemptResult
+) -> None:
+    """Put a dead-lettered delivery on the notifications DLQ topic (after the commit).
+
+    The failed state is already stored (``GET /v1/webhooks/messages?status=failed``); the
+    topic record is for operators' tooling, so a broker outage is logged, not retried forever.
+    """
+    value = {
+        "message_id": claimed.message_id,
+        "endpoint_id": claimed.endpoint_id,
+        "tenant_id": claimed.tenant_id,
+        "event_type": claimed.event_type,
+        "reason": dead.reason.value,
+        "attempts": dead.attempts,
+        "last_status_code": result.status_code,
+        "last_error": result.error,
+        "payload": orjson.loads(claimed.body),
+    }
+    headers = [
+        ("ampm-dlq-reason", dead.reason.value.encode()),
+        ("ce_type", b"webhook.dead_lettered"),
+        ("ce_id", claimed.message_id.encode()),
+    ]
+    try:
+        await notifier.producer.send_and_wait(
+            notifier.dead_letter_topic,
+            value=orjson.dumps(value),
+            key=partition_key(claimed.tenant_id, claimed.account_id),
+            headers=headers,
+        )
+    except Exception as exc:  # the stored state is authoritative; see the docstring
+        log.error("dead_letter_publish_failed", message_id=claimed.message_id, error=repr(exc))
+    log.warning(
+        "delivery_dead_lettered",
+        tenant_id=claimed.tenant_id,
+        message_id=claimed.message_id,
+        endpoint_id=claimed.endpoint_id,
+        reason=dead.reason.value,
+    )

@@ -1,0 +1,372 @@
+"""Queries of the notifier. Every function takes the caller's session; the caller commits.
+
+Every query that a tenant's request reaches filters by ``tenant_id``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifier.filters import matches
+from services.notifier.recommendations import Recommendation
+from services.notifier.signing import EndpointSecrets, encode_payload
+from services.notifier.tables import (
+    AttemptRow,
+    DeliveryRow,
+    EndpointRow,
+    MessageRow,
+    ProcessedChangeRow,
+    RecommendationRow,
+)
+
+
+class DeliveryStatus(StrEnum):
+    """Where one (message, endpoint) delivery stands."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def new_id(prefix: str) -> str:
+    """A public id such as ``msg_2f1c...``."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A delivery leased by one worker for one attempt, with what the attempt needs."""
+
+    delivery_id: int
+    attempt_number: int
+    tenant_id: str
+    account_id: str | None
+    message_id: str
+    event_type: str
+    body: bytes
+    endpoint_id: str
+    url: str
+    secrets: EndpointSecrets
+
+
+# --- the idempotent consumer -------------------------------------------------------------------
+
+
+async def processed_ids(session: AsyncSession, change_ids: Sequence[str]) -> set[str]:
+    """Which of these signal change ids were already handled."""
+    rows = await session.scalars(
+        select(ProcessedChangeRow.change_id).where(ProcessedChangeRow.change_id.in_(change_ids))
+    )
+    return set(rows)
+
+
+def mark_processed(session: AsyncSession, change_id: str, tenant_id: str) -> None:
+    """Record a handled change; its primary key refuses a concurrent duplicate at commit."""
+    session.add(ProcessedChangeRow(change_id=change_id, tenant_id=tenant_id))
+
+
+# --- recommendations ---------------------------------------------------------------------------
+
+
+def add_recommendation(
+    session: AsyncSession, recommendation: Recommendation, now: datetime
+) -> RecommendationRow:
+    """Store a recommendation under a fresh ``rec_`` id."""
+    row = RecommendationRow(
+        id=new_id("rec"),
+        tenant_id=recommendation.tenant_id,
+        account_id=recommendation.account_id,
+        signal_change_id=recommendation.signal_change_id,
+        signal_type=recommendation.signal_type.value if recommendation.signal_type else None,
+        category=recommendation.category.value,
+        priority=recommendation.priority.value,
+        title=recommendation.title,
+        message=recommendation.message,
+        actions=list(recommendation.actions),
+        evidence=recommendation.evidence,
+        links=recommendation.links,
+        occurred_at=recommendation.occurred_at,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+async def list_recommendations(
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    account_id: str | None,
+    since: datetime | None,
+    after_seq: int | None,
+    limit: int,
+) -> list[RecommendationRow]:
+    """A page of the tenant's recommendations, oldest first."""
+    query = select(RecommendationRow).where(RecommendationRow.tenant_id == tenant_id)
+    if account_id is not None:
+        query = query.where(RecommendationRow.account_id == account_id)
+    if since is not None:
+        query = query.where(RecommendationRow.created_at >= since)
+    if after_seq is not None:
+        query = query.where(RecommendationRow.seq > after_seq)
+    rows = await session.scalars(query.order_by(RecommendationRow.seq).limit(limit))
+    return list(rows)
+
+
+# --- the outbox --------------------------------------------------------------------------------
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    account_id: str | None,
+    event_type: str,
+    data: Mapping[str, Any],
+    now: datetime,
+    exclude_endpoint: str | None = None,
+) -> str:
+    """Store a message and one pending delivery per subscribed, enabled endpoint; its id."""
+    message_id = new_id("msg")
+    session.add(
+        MessageRow(
+            id=message_id,
+            tenant_id=tenant_id,
+            account_id=account_id,
+            event_type=event_type,
+            body=encode_payload(event_type, now, data).decode(),
+            created_at=now,
+        )
+    )
+    endpoints = await session.scalars(
+        select(EndpointRow).where(EndpointRow.tenant_id == tenant_id, EndpointRow.enabled)
+    )
+    for endpoint in endpoints:
+        if endpoint.id != exclude_endpoint and matches(event_type, endpoint.event_types):
+            session.add(
+                DeliveryRow(
+                    tenant_id=tenant_id,
+                    message_id=message_id,
+                    endpoint_id=endpoint.id,
+                    status=DeliveryStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=now,
+                    updated_at=now,
+                )
+            )
+    return message_id
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, lease: timedelta, limit: int
+) -> list[ClaimedDelivery]:
+    """Lease due deliveries of enabled endpoints for one attempt each.
+
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets concurrent workers claim disjoint rows; the
+    lease (``next_attempt_at`` moved past the attempt's timeout) keeps them claimed after this
+    short transaction commits. SQLite ignores the locking clause: one instance only there.
+    """
+    due = await session.execute(
+        select(DeliveryRow, MessageRow, EndpointRow)
+        .join(MessageRow, MessageRow.id == DeliveryRow.message_id)
+        .join(EndpointRow, EndpointRow.id == DeliveryRow.endpoint_id)
+        .where(
+            DeliveryRow.status == DeliveryStatus.PENDING.value,
+            DeliveryRow.next_attempt_at <= now,
+            EndpointRow.enabled,
+        )
+        .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=DeliveryRow)
+    )
+    claimed: list[ClaimedDelivery] = []
+    for delivery, message, endpoint in due.all():
+        delivery.attempts += 1
+        delivery.next_attempt_at = now + lease
+        delivery.updated_at = now
+        claimed.append(
+            ClaimedDelivery(
+                delivery_id=delivery.id,
+                attempt_number=delivery.attempts,
+                tenant_id=delivery.tenant_id,
+                account_id=message.account_id,
+                message_id=message.id,
+                event_type=message.event_type,
+                body=message.body.encode(),
+                endpoint_id=endpoint.id,
+                url=endpoint.url,
+                secrets=endpoint_secrets(endpoint),
+            )
+        )
+    return claimed
+
+
+def endpoint_secrets(endpoint: EndpointRow) -> EndpointSecrets:
+    """The endpoint's signing secrets as the domain sees them."""
+    return EndpointSecrets(
+        current=endpoint.secret,
+        previous=endpoint.previous_secret,
+        previous_expires_at=endpoint.previous_secret_expires_at,
+    )
+
+
+async def delivery_for_update(
+    session: AsyncSession, delivery_id: int
+) -> tuple[DeliveryRow, EndpointRow] | None:
+    """A delivery and its endpoint, locked for recording an attempt."""
+    row = await session.execute(
+        select(DeliveryRow, EndpointRow)
+        .join(EndpointRow, EndpointRow.id == DeliveryRow.endpoint_id)
+        .where(DeliveryRow.id == delivery_id)
+        .with_for_update()
+    )
+    found = row.first()
+    return (found[0], found[1]) if found is not None else None
+
+
+def add_attempt(session: AsyncSession, attempt: AttemptRow) -> None:
+    """Log one HTTP attempt."""
+    session.add(attempt)
+
+
+async def fail_pending_deliveries(
+    session: AsyncSession, endpoint_id: str, reason: str, now: datetime
+) -> None:
+    """Stop every pending delivery of an endpoint that was just disabled."""
+    await session.execute(
+        update(DeliveryRow)
+        .where(
+            DeliveryRow.endpoint_id == endpoint_id,
+            DeliveryRow.status == DeliveryStatus.PENDING.value,
+        )
+        .values(status=DeliveryStatus.FAILED.value, last_error=reason, updated_at=now)
+    )
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+
+async def get_endpoint(
+    session: AsyncSession, tenant_id: str, endpoint_id: str
+) -> EndpointRow | None:
+    """The tenant's endpoint, or None (another tenant's endpoint is None too)."""
+    return await session.scalar(
+        select(EndpointRow).where(EndpointRow.tenant_id == tenant_id, EndpointRow.id == endpoint_id)
+    )
+
+
+async def list_endpoints(session: AsyncSession, tenant_id: str) -> list[EndpointRow]:
+    """The tenant's endpoints, oldest first."""
+    rows = await session.scalars(
+        select(EndpointRow)
+        .where(EndpointRow.tenant_id == tenant_id)
+        .order_by(EndpointRow.created_at, EndpointRow.id)
+    )
+    return list(rows)
+
+
+# --- the delivery log --------------------------------------------------------------------------
+
+
+async def list_messages(
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    status: DeliveryStatus | None,
+    after_seq: int | None,
+    limit: int,
+) -> list[tuple[MessageRow, list[DeliveryRow]]]:
+    """A page of the tenant's messages with their deliveries, oldest first.
+
+    With ``status``, only messages having at least one delivery in that status.
+    """
+    query = select(MessageRow).where(MessageRow.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(
+            exists().where(
+                and_(
+                    DeliveryRow.message_id == MessageRow.id,
+                    DeliveryRow.status == status.value,
+                )
+            )
+        )
+    if after_seq is not None:
+        query = query.where(MessageRow.seq > after_seq)
+    messages = list(await session.scalars(query.order_by(MessageRow.seq).limit(limit)))
+    deliveries = await session.scalars(
+        select(DeliveryRow)
+        .where(DeliveryRow.message_id.in_([m.id for m in messages]))
+        .order_by(DeliveryRow.id)
+    )
+    by_message: dict[str, list[DeliveryRow]] = {m.id: [] for m in messages}
+    for delivery in deliveries:
+        by_message[delivery.message_id].append(delivery)
+    return [(message, by_message[message.id]) for message in messages]
+
+
+async def get_message(session: AsyncSession, tenant_id: str, message_id: str) -> MessageRow | None:
+    """The tenant's message, or None."""
+    return await session.scalar(
+        select(MessageRow).where(MessageRow.tenant_id == tenant_id, MessageRow.id == message_id)
+    )
+
+
+async def attempts_of(session: AsyncSession, message_id: str) -> list[AttemptRow]:
+    """Every attempt of a message, in the order they were made."""
+    rows = await session.scalars(
+        select(AttemptRow).where(AttemptRow.message_id == message_id).order_by(AttemptRow.id)
+    )
+    return list(rows)
+
+
+async def reschedule(
+    session: AsyncSession,
+    tenant_id: str,
+    now: datetime,
+    *,
+    message_id: str | None = None,
+    endpoint_id: str | None = None,
+    failed_since: datetime | None = None,
+) -> int:
+    """Make deliveries pending again with a fresh schedule; how many were rescheduled.
+
+    By message: every delivery of it that is not already pending (a replay). By endpoint:
+    its failed deliveries of messages created since ``failed_since`` (a recovery).
+    """
+    query = update(DeliveryRow).where(DeliveryRow.tenant_id == tenant_id)
+    if message_id is not None:
+        query = query.where(
+            DeliveryRow.message_id == message_id,
+            DeliveryRow.status != DeliveryStatus.PENDING.value,
+        )
+    if endpoint_id is not None:
+        query = query.where(
+            DeliveryRow.endpoint_id == endpoint_id,
+            DeliveryRow.status == DeliveryStatus.FAILED.value,
+        )
+    if failed_since is not None:
+        query = query.where(
+            DeliveryRow.message_id.in_(
+                select(MessageRow.id).where(
+                    MessageRow.tenant_id == tenant_id, MessageRow.created_at >= failed_since
+                )
+            )
+        )
+    result = await session.execute(
+        query.values(
+            status=DeliveryStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            last_error=None,
+            updated_at=now,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,315 @@
+"""The notifier end to end: signals topic -> recommendations -> signed webhooks to real receivers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+from standardwebhooks.webhooks import Webhook
+
+from services.notifier.app import create_app
+from services.notifier.settings import NotifierSettings
+from shared.tenant_store import CreatedTenant
+from shared.topics import Topics
+from tests.notifier.conftest import api, publish, raised
+from tests.notifier.receiver import Receiver, Reply
+from tests.support.kafka import read_records
+from tests.support.servers import serve_app
+
+pytestmark = pytest.mark.integration
+
+
+async def _register(
+    client: httpx.AsyncClient, url: str, event_types: list[str] | None = None
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/webhooks/endpoints", json={"url": url, "event_types": event_types or []}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@asynccontextmanager
+async def running(settings: NotifierSettings, secret_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A notifier served on 127.0.0.1 and a client of it with the tenant's secret key."""
+    async with serve_app(create_app(settings)) as base, api(base, secret_key) as client:
+        yield client
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], deadline_seconds: float = 20) -> None:
+    async with asyncio.timeout(deadline_seconds):
+        # The delivery log is read through the API, so there is no event to wait on: poll it.
+        while not await check():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def test_signal_becomes_a_recommendation_and_verified_webhooks(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    receiver: tuple[Receiver, str],
+    signals_producer: AIOKafkaProducer,
+) -> None:
+    recorder, receiver_url = receiver
+    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
+        endpoint = await _register(client, receiver_url + "/all")
+        assert endpoint["secret"].startswith("whsec_")
+        first = raised(tenant.tenant.id, "chg-1")
+        # The duplicate is skipped; chg-2 on the same partition proves it was consumed.
+        await publish(signals_producer, notifier_settings, [first, first])
+        await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "chg-2")])
+        await recorder.wait_until(lambda: len(recorder.at("/all")) >= 4)
+
+        verifier = Webhook(endpoint["secret"])
+        types = []
+        for request in recorder.at("/all"):
+            payload = verifier.verify(request.body, request.headers)
+            assert request.body == orjson.dumps(orjson.loads(request.body))  # compact
+            types.append(payload["type"])
+        assert sorted(types) == ["recommendation.created"] * 2 + ["signal.raised"] * 2
+
+        page = await client.get("/v1/recommendations", params={"account_id": "acme", "limit": 1})
+        assert page.status_code == 200, page.text
+        first_page = page.json()
+        assert len(first_page["data"]) == 1 and first_page["next_cursor"]
+        recommendation = first_page["data"][0]
+        assert recommendation["signal_change_id"] == "chg-1"
+        assert recommendation["category"] == "bad_weather"
+        assert recommendation["links"]["ampm"] == ("http://127.0.0.1:8002/v1/accounts/acme/ampm")
+        rest = await client.get(
+            "/v1/recommendations",
+            params={"account_id": "acme", "cursor": first_page["next_cursor"]},
+        )
+        assert [r["signal_change_id"] for r in rest.json()["data"]] == ["chg-2"]
+        await asyncio.sleep(0)  # nothing more is expected: exactly four webhooks
+        assert len(recorder.at("/all")) == 4
+
+
+async def test_receiver_failing_twice_gets_one_delivery_after_three_attempts(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    receiver: tuple[Receiver, str],
+    signals_producer: AIOKafkaProducer,
+) -> None:
+    recorder, receiver_url = receiver
+    recorder.plan("/flaky", Reply(500), Reply(503, {"Retry-After": "0"}))
+    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
+        await _register(client, receiver_url + "/flaky", ["signal.raised"])
+        await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "f-1")])
+        await recorder.wait_until(lambda: len(recorder.succeeded("/flaky")) == 1)
+
+        requests = recorder.at("/flaky")
+        assert [r.reply.status for r in requests] == [500, 503, 200]
+        assert len({r.webhook_id for r in requests}) == 1
+
+        async def logged() -> bool:
+            messages = (await client.get("/v1/webhooks/messages")).json()["data"]
+            statuses = [d["status"] for m in messages for d in m["deliveries"]]
+            return bool(statuses == ["succeeded"])
+
+        await _eventually(logged)
+        message_id = requests[0].webhook_id
+        attempts = (await client.get(f"/v1/webhooks/messages/{message_id}/attempts")).json()
+        assert [a["status_code"] for a in attempts] == [500, 503, 200]
+        assert [a["attempt_number"] for a in attempts] == [1, 2, 3]
+        assert all(a["latency_ms"] >= 0 for a in attempts)
+
+
+async def test_gone_disables_the_endpoint_and_tells_the_other_endpoints(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    receiver: tuple[Receiver, str],
+    signals_producer: AIOKafkaProducer,
+) -> None:
+    recorder, receiver_url = receiver
+    recorder.plan("/gone", Reply(410))
+    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
+        gone = await _register(client, receiver_url + "/gone", ["signal.raised"])
+        await _register(client, receiver_url + "/ops", ["endpoint.disabled"])
+        await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "g-1")])
+        await recorder.wait_until(lambda: len(recorder.at("/ops")) == 1)
+
+        notice = orjson.loads(recorder.at("/ops")[0].body)
+        assert notice["type"] == "endpoint.disabled"
+        assert notice["data"]["endpoint_id"] == gone["id"]
+        state = (await client.get(f"/v1/webhooks/endpoints/{gone['id']}")).json()
+        assert state["enabled"] is False and "410" in state["disabled_reason"]
+        assert len(recorder.at("/gone")) == 1
+
+
+async def test_dead_letter_after_the_schedule_then_replay_delivers(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    receiver: tuple[Receiver, str],
+    signals_producer: AIOKafkaProducer,
+) -> None:
+    recorder, receiver_url = receiver
+    recorder.plan("/down", Reply(500), Reply(500), Reply(502))
+    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
+        endpoint = await _register(client, receiver_url + "/down", ["signal.raised"])
+        await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "d-1")])
+
+        dlq = Topics(notifier_settings.topic_namespace).notifications_dlq
+        records = await read_records(notifier_settings.kafka_bootstrap_servers, dlq, 1)
+        letter = orjson.loads(records[0].value or b"")
+        assert letter["reason"] == "attempts_exhausted" and letter["attempts"] == 3
+        assert letter["endpoint_id"] == endpoint["id"]
+        assert letter["payload"]["type"] == "signal.raised"
+
+        failed = (await client.get("/v1/webhooks/messages", params={"status": "failed"})).json()
+        assert [m["id"] for m in failed["data"]] == [letter["message_id"]]
+
+        replay = await client.post(f"/v1/webhooks/messages/{letter['message_id']}/replay")
+        assert replay.json() == {"rescheduled": 1}
+        await recorder.wait_until(lambda: len(recorder.succeeded("/down")) == 1)
+        assert len(recorder.at("/down")) == 4
+
+        # Recovery replays every failed delivery since a time, here none are left.
+        recovered = await client.post(
+            f"/v1/webhooks/endpoints/{endpoint['id']}/recover",
+            params={"since": "2020-01-01T00:00:00Z"},
+        )
+        assert recovered.status_code == 200, recovered.text
+
+
+async def test_rotated_secret_signs_with_both_secrets_during_the_grace_period(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    receiver: tuple[Receiver, str],
+    signals_producer: AIOKafkaProducer,
+) -> None:
+    recorder, receiver_url = receiver
+    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
+        endpoint = await _register(client, receiver_url + "/rot", ["signal.raised"])
+        rotated = await client.post(f"/v1/webhooks/endpoints/{endpoint['id']}/rotate-secret")
+        new_secret = rotated.json()["secret"]
+        assert new_secret != endpoint["secret"]
+        shown = (await client.get(f"/v1/webhooks/endpoints/{endpoint['id']}")).json()
+        assert "secret" not in shown
+        await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "r-1")])
+        await recorder.wait_until(lambda: len(recorder.at("/rot")) == 1)
+
+        request = recorder.at("/rot")[0]
+        assert len(request.headers["webhook-signature"].split(" ")) == 2
+        Webhook(new_secret).verify(request.body, request.headers)
+        Webhook(endpoint["secret"]).verify(request.body, request.headers)
+
+
+async def test_deliveries_survive_a_restart_of_the_notifier(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    receiver: tuple[Receiver, str],
+    signals_producer: AIOKafkaProducer,
+) -> None:
+    recorder, receiver_url = receiver
+    recorder.plan("/later", Reply(500))
+    settings = notifier_settings.model_copy(update={"retry_schedule": "0,3,1"})
+    async with running(settings, tenant.secret_key.plaintext) as client:
+        await _register(client, receiver_url + "/later", ["signal.raised"])
+        await publish(signals_producer, settings, [raised(tenant.tenant.id, "k-1")])
+        await recorder.wait_until(lambda: len(recorder.at("/later")) == 1)
+    # The first instance is gone before the retry came due; a new one on the same database
+    # picks the delivery up.
+    assert len(recorder.at("/later")) == 1
+    async with serve_app(create_app(settings)):
+        await recorder.wait_until(lambda: len(recorder.succeeded("/later")) == 1)
+    requests = recorder.at("/later")
+    assert len(requests) == 2 and requests[0].webhook_id == requests[1].webhook_id
+
+
+async def test_two_instances_deliver_each_attempt_once(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    signals_producer: AIOKafkaProducer,
+) -> None:
+    recorder = Receiver(fail_first_attempt=True)
+    changes = [raised(tenant.tenant.id, f"m-{i}", account_id=f"acct-{i}") for i in range(40)]
+    async with (
+        serve_app(recorder.app()) as receiver_url,
+        serve_app(create_app(notifier_settings)) as first,
+        serve_app(create_app(notifier_settings)),
+        api(first, tenant.secret_key.plaintext) as client,
+    ):
+        for path in ("/a", "/b"):
+            await _register(client, receiver_url + path, ["signal.raised"])
+        await publish(signals_producer, notifier_settings, changes)
+
+        def done() -> bool:
+            return sum(len(recorder.succeeded(p)) for p in ("/a", "/b")) >= 80
+
+        await recorder.wait_until(done, deadline_seconds=40)
+
+        for path in ("/a", "/b"):
+            by_id: dict[str, list[int]] = {}
+            for request in recorder.at(path):
+                by_id.setdefault(request.webhook_id, []).append(request.reply.status)
+            assert len(by_id) == 40
+            assert all(statuses == [500, 200] for statuses in by_id.values())
+
+        async def all_logged() -> bool:
+            page = await client.get(
+                "/v1/webhooks/messages", params={"status": "pending", "limit": 500}
+            )
+            return not page.json()["data"]
+
+        await _eventually(all_logged)
+        messages = (await client.get("/v1/webhooks/messages", params={"limit": 500})).json()
+        sent = [m for m in messages["data"] if m["event_type"] == "signal.raised"]
+        assert len(sent) == 40
+        for message in sent[:5]:
+            attempts = (await client.get(f"/v1/webhooks/messages/{message['id']}/attempts")).json()
+            assert sorted(a["status_code"] for a in attempts) == [200, 200, 500, 500]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://10.0.0.1/hook", "private"),
+        ("http://169.254.169.254/", "metadata"),
+        ("ftp://example.com/hook", "scheme"),
+    ],
+)
+async def test_registration_refuses_internal_destinations(
+    notifier_settings: NotifierSettings, tenant: CreatedTenant, url: str, reason: str
+) -> None:
+    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
+        response = await client.post("/v1/webhooks/endpoints", json={"url": url})
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["field"] == "url" and reason in error["message"]
+        bad_filter = await client.post(
+            "/v1/webhooks/endpoints",
+            json={"url": "http://127.0.0.1:9/x", "event_types": ["signals.*"]},
+        )
+        assert bad_filter.json()["error"]["field"] == "event_types"
+
+
+async def test_another_tenants_endpoints_and_messages_are_not_found(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    other_tenant: CreatedTenant,
+    receiver: tuple[Receiver, str],
+) -> None:
+    _recorder, receiver_url = receiver
+    async with (
+        serve_app(create_app(notifier_settings)) as base,
+        api(base, tenant.secret_key.plaintext) as owner,
+        api(base, other_tenant.secret_key.plaintext) as intruder,
+    ):
+        endpoint = await _register(owner, receiver_url + "/mine")
+        path = f"/v1/webhooks/endpoints/{endpoint['id']}"
+        assert (await intruder.get(path)).status_code == 404
+        assert (await intruder.patch(path, json={"enabled": False})).status_code == 404
+        assert (await intruder.delete(path)).status_code == 404
+        assert (await intruder.post(path + "/rotate-secret")).status_code == 404
+        assert (await intruder.get("/v1/webhooks/endpoints")).json() == []
+        assert (await intruder.get("/v1/webhooks/messages/msg_x/attempts")).status_code == 404
+        assert (await owner.get(path)).status_code == 200
+        unauthenticated = await httpx.AsyncClient(base_url=base).get("/v1/webhooks/endpoints")
+        assert unauthenticated.status_code == 401
