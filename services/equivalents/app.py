@@ -5,17 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
+from services.equivalents.api import router
+from services.equivalents.catalog import load_shipped_catalog
+from services.equivalents.consumer import consume_events
+from services.equivalents.errors import EquivalentsError
+from services.equivalents.handlers import Context
 from services.equivalents.settings import EquivalentsSettings
 from shared.auth import TenantResolver
-from shared.service import build_app, open_database, standard_checks
+from shared.errors import Unprocessable
+from shared.service import background, build_app, open_database, standard_checks
 
 
 def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
-    """Build the equivalents app; the lifespan opens the database."""
+    """Build the equivalents app; the lifespan opens the database and runs the events consumer."""
     settings = settings or EquivalentsSettings()
+    shipped = load_shipped_catalog()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -23,6 +31,12 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
             database = await stack.enter_async_context(open_database(settings))
             app.state.database = database
             app.state.tenant_resolver = TenantResolver(database.sessions)
+            app.state.context = Context(database.sessions, shipped)
+            await stack.enter_async_context(
+                background(
+                    "equivalents-events", lambda: consume_events(settings, database.sessions)
+                )
+            )
             yield
 
     app = build_app(
@@ -33,4 +47,11 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
         checks=standard_checks(settings, lambda: app.state.database.engine),
         registry=CollectorRegistry(),
     )
+
+    @app.exception_handler(EquivalentsError)
+    async def _domain_error(_request: Request, exc: EquivalentsError) -> JSONResponse:
+        error = Unprocessable(f"{exc.field}: {exc.reason}", field=exc.field, code=exc.code)
+        return JSONResponse(error.body(), status_code=error.status_code)
+
+    app.include_router(router)
     return app

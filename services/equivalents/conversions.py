@@ -22,6 +22,7 @@ from services.equivalents.units import (
     Quantity,
     convert,
     describe_unit,
+    format_unit,
     is_convertible,
     is_duration,
     make_quantity,
@@ -95,6 +96,8 @@ def convert_request(
         measure_id, quantity, trace = frontier.popleft()
         for entry in _outgoing(catalog, measure_id, request.mode, needed):
             value, steps = _apply(entry, quantity, params)
+            if not math.isfinite(float(value.magnitude)):
+                raise InvalidParameter("quantity", f"too large: {entry.id} overflows")
             full_trace = trace + steps
             if request.targets is None or entry.id in request.targets:
                 results.append(_equivalent(entry, value, full_trace, request.mode, params))
@@ -231,7 +234,7 @@ def _apply(
                 unit,
                 source,
                 float(current.magnitude),
-                format(current.units, "~P"),
+                format_unit(current.units),
                 factor.parameter,
             )
         )

@@ -21,6 +21,13 @@ from itertools import accumulate
 
 from services.equivalents.errors import InvalidParameter
 
+CONVENTIONS = (
+    "One-off costs fall at t=0; yearly costs and the realized benefit (benefit at full adoption "
+    "x adoption of the year) at the end of each year t. NPV = -one_off + sum(net[t] / (1 + "
+    "discount_rate)^t). ROI = (total benefit - total cost) / total cost, undiscounted (null when "
+    "nothing is spent). Payback year: the first year whose cumulative net is >= 0 (null: never)."
+)
+
 
 @dataclass(frozen=True)
 class BusinessCase:

@@ -9,3 +9,7 @@ from shared.settings import ServiceSettings
 
 class EquivalentsSettings(ServiceSettings):
     port: int = Field(default=8003, validation_alias="AMPM_EQUIVALENTS_PORT")
+    equivalents_consumer_group: str = Field(
+        default="ampm-equivalents",
+        description="Kafka consumer group of the events consumer (after the topic namespace).",
+    )

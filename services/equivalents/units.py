@@ -43,9 +43,16 @@ def unit_registry() -> Any:
 def parse_unit(text: str, field: str) -> Unit:
     """Parse a unit expression such as ``kWh`` or ``t CO2e / mile``; '' is dimensionless."""
     try:
-        return unit_registry().parse_units(text)
+        return _parse_units(text)
     except _PARSE_ERRORS as exc:
         raise IncompatibleUnits(field, f"{text!r} is not a unit: {exc}") from None
+
+
+@lru_cache(maxsize=4096)
+def _parse_units(text: str) -> Unit:
+    # Units are immutable and a conversion parses the same few dozen strings each time; parsing
+    # dominated the cost of a conversion before this cache (failures are not cached).
+    return unit_registry().parse_units(text)
 
 
 def make_quantity(value: float, unit: str, field: str) -> Quantity:
@@ -86,6 +93,13 @@ def describe_unit(unit: Unit) -> str:
     return f"{shown} ({unit.dimensionality})"
 
 
+@lru_cache(maxsize=1024)
 def is_duration(unit: str) -> bool:
     """Whether ``unit`` measures time (such outputs read as "1 h 15 min")."""
     return bool(parse_unit(unit, "unit").dimensionality == unit_registry().second.dimensionality)
+
+
+@lru_cache(maxsize=1024)
+def format_unit(unit: Unit) -> str:
+    """A unit as a short symbol string for traces: ``t CO2e / mile``."""
+    return format(unit, "~P")

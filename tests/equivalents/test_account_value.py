@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.equivalents.account_value import account_value
+from services.equivalents.account_value import MetricTotal, account_value, combine_units
 from services.equivalents.catalog import load_shipped_catalog
 
 
@@ -42,3 +42,34 @@ def test_metric_that_cannot_convert_is_reported_not_fatal() -> None:
         "electricity": "mode",
     }
     assert value.by_metric == () and value.action == () and value.feel_good == ()
+
+
+def test_metric_in_a_physical_unit_reaches_its_measure() -> None:
+    combined = combine_units(
+        [MetricTotal("solar_generation", "kWh", 750), MetricTotal("solar_generation", "Wh", 250e3)]
+    )
+    assert combined.totals == {"solar_generation": pytest.approx(1000)}
+    value = account_value(
+        combined.totals,
+        load_shipped_catalog(),
+        {},
+        modes={"solar_generation": "avoided"},
+        units=combined.units,
+    )
+    miles = {e.id: e.value for e in value.feel_good}["vehicle_miles"]
+    assert miles == pytest.approx(1000 * 7.09e-4 / 3.93e-4)
+    assert value.by_metric[0].unit == "kWh"
+
+
+def test_labels_count_and_mixed_dimensions_are_reported() -> None:
+    combined = combine_units(
+        [
+            MetricTotal("transactions_processed", "transactions", 100),
+            MetricTotal("transactions_processed", "", 24),
+            MetricTotal("weird", "kWh", 1),
+            MetricTotal("weird", "kg", 1),
+        ]
+    )
+    assert combined.totals == {"transactions_processed": 124}
+    assert combined.units == {}
+    assert [(u.metric, u.field) for u in combined.unconverted] == [("weird", "unit")]

@@ -330,3 +330,9 @@ def test_unknown_parameter_is_rejected(catalog: Catalog) -> None:
     with pytest.raises(InvalidParameter) as caught:
         resolve_parameters(catalog, {"shoe_size": 42}, {})
     assert caught.value.field == "settings.shoe_size"
+
+
+def test_an_equivalent_that_overflows_is_an_error_on_quantity(catalog: Catalog) -> None:
+    with pytest.raises(InvalidParameter) as raised:
+        convert_request(ConversionRequest(1e308, "kWh", mode="avoided"), catalog)
+    assert raised.value.field == "quantity"

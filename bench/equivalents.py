@@ -1,0 +1,216 @@
+"""Benchmark ``POST /v1/equivalents/convert`` over HTTP against the same conversion in-process.
+
+    .venv/bin/python bench/equivalents.py                  # a few seconds per phase
+    .venv/bin/python bench/equivalents.py --seconds 20     # longer runs
+    .venv/bin/python bench/equivalents.py --clients 16     # more concurrent keep-alive clients
+    .venv/bin/python bench/equivalents.py --profile        # pyinstrument profile of the server
+
+(a) in-process: ``convert_request`` on the shipped catalog with tenant parameters, the pure
+domain call the endpoint makes, in a loop on one core;
+(b) HTTP: the same conversion through one uvicorn worker (``python -m services.equivalents`` in a
+subprocess, its events consumer running), from concurrent keep-alive httpx clients in this
+process. Each request authenticates the secret key (cached), reads the tenant's catalog entries
+and parameters from the database and serialises every equivalent with its trace.
+Prints conversions/s for both and the ratio (b)/(a).
+
+Starts its own throwaway broker and PostgreSQL cluster, unless ``AMPM_KAFKA_BOOTSTRAP_SERVERS`` /
+``AMPM_DATABASE_URL`` (a database to migrate and use) point at existing ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+import asyncpg
+import httpx
+import orjson
+from sqlalchemy.engine import make_url
+
+from services.equivalents.catalog import load_shipped_catalog
+from services.equivalents.conversions import ConversionRequest, convert_request
+from shared.db import create_engine, create_session_factory
+from shared.local.kafka import throwaway_broker
+from shared.local.paths import free_port
+from shared.local.postgres import LocalPostgres
+from shared.migrate import upgrade
+from shared.tenant_store import create_tenant
+
+ROOT = Path(__file__).resolve().parent.parent
+PARAMS = {"minutes_per_transaction": 3, "hourly_wage": 40}
+CONVERSIONS = {
+    "kwh": {"quantity": 1000, "unit": "kWh", "mode": "avoided"},
+    "transactions": {"quantity": 12400, "metric": "transactions_processed"},
+}
+
+
+def in_process(body: dict[str, object], seconds: float) -> tuple[float, int]:
+    """Conversions/s of the pure domain call, and how many equivalents one conversion gives."""
+    catalog = load_shipped_catalog()
+    request = ConversionRequest(
+        quantity=float(body["quantity"]),  # type: ignore[arg-type]
+        unit=body.get("unit"),  # type: ignore[arg-type]
+        metric=body.get("metric"),  # type: ignore[arg-type]
+        mode=body.get("mode"),  # type: ignore[arg-type]
+    )
+    count = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        results = convert_request(request, catalog, PARAMS)
+        count += 1
+    return count / (time.perf_counter() - started), len(results)
+
+
+async def over_http(
+    url: str, key: str, body: dict[str, object], clients: int, seconds: float
+) -> tuple[float, float, float]:
+    """Conversions/s over HTTP and the p50/p99 latency in milliseconds."""
+    content = orjson.dumps(body)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+
+    async def client(http: httpx.AsyncClient, until: float) -> None:
+        while time.perf_counter() < until:
+            sent = time.perf_counter()
+            response = await http.post("/v1/equivalents/convert", content=content, headers=headers)
+            response.raise_for_status()
+            latencies.append(time.perf_counter() - sent)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(http, started + seconds) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000
+
+
+async def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=url) as http, asyncio.timeout(60):
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("the equivalents server exited during startup")
+            try:
+                if (await http.get("/healthz")).status_code < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+
+
+async def new_tenant_key(database_url: str) -> str:
+    engine = create_engine(database_url)
+    try:
+        async with create_session_factory(engine).begin() as session:
+            created = await create_tenant(session, f"bench-{uuid.uuid4().hex[:6]}")
+        return created.secret_key.plaintext
+    finally:
+        await engine.dispose()
+
+
+async def fresh_database(server_url: str) -> str:
+    """A new database on the server of ``server_url``, migrated to head."""
+    name = f"ampm_bench_{uuid.uuid4().hex[:8]}"
+    dsn = make_url(server_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
+    return url
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> None:
+    body = CONVERSIONS[args.conversion]
+    with ExitStack() as stack:
+        bootstrap = os.environ.get("AMPM_KAFKA_BOOTSTRAP_SERVERS")
+        if bootstrap is None:
+            broker = throwaway_broker(workdir / "kafka")
+            broker.start()
+            stack.callback(broker.stop)
+            await broker.wait_ready()
+            bootstrap = broker.config.bootstrap_servers
+        server_url = os.environ.get("AMPM_DATABASE_URL")
+        if server_url is None:
+            postgres = LocalPostgres()
+            postgres.start()
+            stack.callback(postgres.destroy)
+            server_url = postgres.url("postgres")
+        database_url = await fresh_database(server_url)
+        key = await new_tenant_key(database_url)
+
+        local, produced = in_process(body, args.seconds)
+        print(f"conversion: {orjson.dumps(body).decode()} -> {produced} equivalents each")
+        print(f"(a) in-process convert_request: {local:>9,.0f} conversions/s (1 core)")
+
+        port = free_port()
+        env = {
+            **os.environ,
+            "AMPM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "AMPM_DATABASE_URL": database_url,
+            "AMPM_TOPIC_NAMESPACE": f"bench{uuid.uuid4().hex[:6]}.",
+            "AMPM_EQUIVALENTS_PORT": str(port),
+            "AMPM_LOG_LEVEL": "warning",
+        }
+        command = [sys.executable, "-m", "services.equivalents"]
+        if args.profile is not None:
+            command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(args.profile),
+                       "-m", "services.equivalents"]  # fmt: skip
+        server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: ASYNC220
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await wait_up(url, server)
+            async with httpx.AsyncClient(base_url=url) as http:
+                await http.put(
+                    "/v1/equivalents/parameters",
+                    json={"params": PARAMS},
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+            await over_http(url, key, body, 2, 0.5)  # warm-up: key cache, connections
+            remote, p50, p99 = await over_http(url, key, body, args.clients, args.seconds)
+            print(f"(b) HTTP POST /v1/equivalents/convert: {remote:>9,.0f} conversions/s "
+                  f"(p50 {p50:.1f} ms, p99 {p99:.1f} ms; {args.clients} keep-alive clients, "
+                  "1 uvicorn worker)")  # fmt: skip
+            print(f"ratio (b)/(a): {remote / local:.2f}")
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="duration of each phase")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive clients")
+    parser.add_argument(
+        "--conversion", choices=sorted(CONVERSIONS), default="kwh", help="which request to send"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        nargs="?",
+        const=Path("equivalents-profile.txt"),
+        default=None,
+        help="profile the server with pyinstrument (text report to this file)",
+    )
+    args = parser.parse_args()
+    # The broker readiness probe logs every refused connection while the broker starts.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    with tempfile.TemporaryDirectory(prefix="ampm-bench-") as workdir:
+        asyncio.run(run(args, Path(workdir)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Routes of the equivalents API: parse, call a handler, answer with a response model."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from services.equivalents import handlers, roi
+from services.equivalents.handlers import Context
+from services.equivalents.schemas import (
+    MAX_AMOUNT,
+    AccountRoiOut,
+    AccountValueOut,
+    CatalogOut,
+    ConvertIn,
+    ConvertOut,
+    EntryIn,
+    EntryOut,
+    RoiIn,
+    RoiOut,
+    SettingsIn,
+    SettingsOut,
+)
+from shared.auth import SecretTenant
+
+DEFAULT_PERIOD_DAYS = 30
+
+
+# Async dependencies run on the event loop; sync ones would each cost a thread-pool hop.
+async def _context(request: Request) -> Context:
+    context: Context = request.app.state.context
+    return context
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+Ctx = Annotated[Context, Depends(_context)]
+EntryId = Annotated[str, Path(min_length=1, max_length=100)]
+AccountId = Annotated[str, Path(min_length=1, max_length=200)]
+
+router = APIRouter()
+
+
+@router.get("/v1/equivalents/catalog", tags=["catalog"])
+async def get_catalog(tenant: SecretTenant, context: Ctx) -> CatalogOut:
+    """Shipped entries merged with the tenant's, with formula, kind, source and origin."""
+    return await handlers.get_catalog(context, tenant)
+
+
+@router.post("/v1/equivalents/catalog", status_code=201, tags=["catalog"])
+async def create_entry(body: EntryIn, tenant: SecretTenant, context: Ctx) -> EntryOut:
+    """Add a tenant entry (409 when the id exists; PUT overrides a shipped id)."""
+    return await handlers.create_entry(context, tenant, body)
+
+
+@router.put("/v1/equivalents/catalog/{entry_id}", tags=["catalog"])
+async def put_entry(
+    entry_id: EntryId, body: EntryIn, tenant: SecretTenant, context: Ctx, response: Response
+) -> EntryOut:
+    """Create (201) or replace (200) a tenant entry; a shipped id is overridden for this tenant."""
+    entry, created = await handlers.put_entry(context, tenant, entry_id, body)
+    response.status_code = 201 if created else 200
+    return entry
+
+
+@router.delete("/v1/equivalents/catalog/{entry_id}", status_code=204, tags=["catalog"])
+async def delete_entry(entry_id: EntryId, tenant: SecretTenant, context: Ctx) -> Response:
+    """Delete a tenant entry; a shipped entry answers 409 (override it with PUT instead)."""
+    await handlers.delete_entry(context, tenant, entry_id)
+    return Response(status_code=204)
+
+
+@router.get("/v1/equivalents/parameters", tags=["parameters"])
+async def get_parameters(tenant: SecretTenant, context: Ctx) -> SettingsOut:
+    """The tenant's parameters and modes, and every parameter's value in use."""
+    return await handlers.get_settings(context, tenant)
+
+
+@router.put("/v1/equivalents/parameters", tags=["parameters"])
+async def put_parameters(body: SettingsIn, tenant: SecretTenant, context: Ctx) -> SettingsOut:
+    """Replace the tenant's parameters and modes."""
+    return await handlers.put_settings(context, tenant, body)
+
+
+@router.post("/v1/equivalents/convert", tags=["conversions"])
+async def convert(body: ConvertIn, tenant: SecretTenant, context: Ctx) -> ConvertOut:
+    """Every applicable equivalent of a quantity, each with its trace and sources."""
+    return await handlers.convert(context, tenant, body)
+
+
+@router.get("/v1/accounts/{account_id}/value", tags=["accounts"])
+async def account_value(
+    account_id: AccountId,
+    tenant: SecretTenant,
+    context: Ctx,
+    period_from: Annotated[date | None, Query(alias="from")] = None,
+    period_to: Annotated[date | None, Query(alias="to")] = None,
+) -> AccountValueOut:
+    """Usage totals of ``from..to`` (inclusive; default the last 30 days) and equivalents."""
+    last = period_to or _today()
+    first = period_from or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    return await handlers.account_value(context, tenant, account_id, first, last)
+
+
+@router.post("/v1/forecasts/roi", tags=["forecasts"])
+async def forecast_roi(body: RoiIn, _tenant: SecretTenant) -> RoiOut:
+    """A business case weighted by effective adoption, per scenario."""
+    return handlers.forecast_roi(body)
+
+
+@router.get("/v1/accounts/{account_id}/roi", tags=["forecasts", "accounts"])
+async def account_roi(
+    account_id: AccountId,
+    tenant: SecretTenant,
+    context: Ctx,
+    annual_benefit: Annotated[float, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)],
+    one_off_costs: Annotated[float, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = 0.0,
+    yearly_costs: Annotated[float, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = 0.0,
+    years: Annotated[int, Query(ge=1, le=50)] = 3,
+    discount_rate: Annotated[float, Query(ge=-0.99, le=10, allow_inf_nan=False)] = 0.08,
+) -> AccountRoiOut:
+    """The business case at the account's observed adoption (active people / licensed seats)."""
+    case = roi.BusinessCase(
+        annual_benefit_at_full_adoption=annual_benefit,
+        one_off_costs=one_off_costs,
+        years=years,
+        discount_rate=discount_rate,
+        yearly_costs={"yearly_costs": yearly_costs},
+    )
+    return await handlers.account_roi(context, tenant, account_id, case, _today())

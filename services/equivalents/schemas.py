@@ -1,0 +1,299 @@
+"""Request and response models of the equivalents API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.equivalents import presentation
+from services.equivalents.catalog import Entry, Factor, Kind, Measure, Operation, Parameter, Source
+from services.equivalents.conversions import Equivalent, TraceStep
+from services.equivalents.roi import ScenarioForecast
+
+ParameterInput = float | str
+Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+# Bounds keep every forecast figure finite (a 500 is never the answer to bad input).
+MAX_AMOUNT = 1e15
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+
+ROUNDING = "3 significant figures, rounded half-up on the decimal digits; durations as h and min"
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- Catalog -------------------------------------------------------------------------------
+
+
+class EntryIn(_Input):
+    """A tenant-defined conversion; ``id`` comes from the path on PUT."""
+
+    id: str | None = Field(default=None, max_length=100)
+    input: str = Field(min_length=1, max_length=200)
+    output_unit: str = Field(max_length=100)
+    label: str = Field(min_length=1, max_length=200)
+    kind: Kind
+    operation: Operation
+    factors: list[Factor] = Field(min_length=1, max_length=10)
+    source: Source
+    output: str | None = None
+    mode: str | None = None
+    mode_labels: dict[str, str] = Field(default_factory=dict)
+    template: str | None = Field(default=None, max_length=300)
+    assumptions: str = Field(default="", max_length=2000)
+    notes: str = Field(default="", max_length=2000)
+
+    def to_entry(self, entry_id: str) -> Entry:
+        """The domain entry with ``entry_id``."""
+        return Entry.model_validate({**self.model_dump(exclude={"id"}), "id": entry_id})
+
+
+class EntryOut(BaseModel):
+    """A catalog entry with its formula, and whether the tenant defined it."""
+
+    id: str
+    input: str
+    output: str | None
+    output_unit: str
+    label: str
+    kind: Kind
+    operation: Operation
+    factors: list[Factor]
+    formula: str
+    source: Source
+    mode: str | None
+    mode_labels: dict[str, str]
+    template: str | None
+    assumptions: str
+    notes: str
+    origin: Literal["shipped", "tenant"]
+    overrides_shipped: bool
+
+    @classmethod
+    def of(cls, entry: Entry, *, tenant_defined: bool, shipped_ids: set[str]) -> EntryOut:
+        return cls(
+            **entry.model_dump(exclude={"factors", "source"}),
+            factors=list(entry.factors),
+            source=entry.source,
+            formula=entry.formula(),
+            origin="tenant" if tenant_defined else "shipped",
+            overrides_shipped=tenant_defined and entry.id in shipped_ids,
+        )
+
+
+class CatalogOut(BaseModel):
+    """The tenant's catalog: shipped entries with the tenant's merged over them."""
+
+    version: str
+    measures: dict[str, Measure]
+    parameters: dict[str, Parameter]
+    entries: list[EntryOut]
+
+
+# --- Parameters ----------------------------------------------------------------------------
+
+
+class SettingsIn(_Input):
+    """Tenant parameters (a number in the parameter's unit, or a quantity like "154 lb")."""
+
+    params: dict[str, ParameterInput] = Field(default_factory=dict)
+    modes: dict[str, str] = Field(
+        default_factory=dict,
+        description='Mode per metric for account value, e.g. {"solar_generation": "avoided"}.',
+    )
+
+
+class ResolvedParameter(BaseModel):
+    name: str
+    label: str
+    value: float
+    unit: str
+    origin: Literal["default", "tenant", "request"]
+    source: Source | None
+
+
+class SettingsOut(BaseModel):
+    params: dict[str, ParameterInput]
+    modes: dict[str, str]
+    resolved: list[ResolvedParameter]
+
+
+# --- Conversions ---------------------------------------------------------------------------
+
+
+class ConvertIn(_Input):
+    """A quantity in a unit (``1000 kWh``) or a usage metric total (``12400 transactions``)."""
+
+    quantity: float = Field(allow_inf_nan=False, le=1e200)
+    unit: str | None = Field(default=None, max_length=100)
+    metric: str | None = Field(default=None, max_length=200)
+    mode: str | None = Field(default=None, max_length=50)
+    targets: list[str] | None = Field(default=None, max_length=100)
+    params: dict[str, ParameterInput] = Field(default_factory=dict)
+
+
+class TraceStepOut(BaseModel):
+    operation: Literal["convert", "multiply", "divide"]
+    description: str
+    factor: float | None
+    factor_unit: str | None
+    parameter: str | None
+    source: Source | None
+    result: float
+    result_unit: str
+
+    @classmethod
+    def of(cls, step: TraceStep) -> TraceStepOut:
+        return cls(
+            operation=step.operation,
+            description=step.description,
+            factor=step.factor,
+            factor_unit=step.factor_unit,
+            parameter=step.parameter,
+            source=step.source,
+            result=step.result,
+            result_unit=step.result_unit,
+        )
+
+
+class EquivalentOut(BaseModel):
+    """One equivalent: exact value, rounded value, the sentence to show, and how it was made."""
+
+    id: str
+    metric: str | None = None
+    value: float
+    rounded_value: float
+    unit: str
+    amount: str
+    text: str
+    label: str
+    kind: Kind
+    formula: str
+    trace: list[TraceStepOut]
+    source: Source
+    assumptions: str
+    notes: str
+
+    @classmethod
+    def of(cls, equivalent: Equivalent, metric: str | None = None) -> EquivalentOut:
+        return cls(
+            id=equivalent.id,
+            metric=metric,
+            value=equivalent.value,
+            rounded_value=presentation.round_significant(equivalent.value),
+            unit=equivalent.unit,
+            amount=equivalent.amount,
+            text=equivalent.text,
+            label=equivalent.label,
+            kind=equivalent.kind,
+            formula=equivalent.formula,
+            trace=[TraceStepOut.of(step) for step in equivalent.trace],
+            source=equivalent.source,
+            assumptions=equivalent.assumptions,
+            notes=equivalent.notes,
+        )
+
+
+class ConvertOut(BaseModel):
+    quantity: float
+    unit: str | None
+    metric: str | None
+    mode: str | None
+    rounding: str = ROUNDING
+    equivalents: list[EquivalentOut]
+
+
+# --- Account value -------------------------------------------------------------------------
+
+
+class MetricTotalOut(BaseModel):
+    metric: str
+    unit: str
+    total: float
+    events: int
+
+
+class UnconvertedOut(BaseModel):
+    metric: str
+    field: str
+    reason: str
+
+
+class AccountValueOut(BaseModel):
+    """An account's usage over a period and what it is worth in equivalents."""
+
+    account_id: str
+    period_from: date = Field(serialization_alias="from")
+    period_to: date = Field(serialization_alias="to")
+    totals: list[MetricTotalOut]
+    action: list[EquivalentOut]
+    feel_good: list[EquivalentOut]
+    unconverted: list[UnconvertedOut]
+    active_people: int = Field(description="Distinct people active in the period.")
+    seats: int | None = Field(description="Licensed seats, when an event reported them.")
+    rounding: str = ROUNDING
+
+
+# --- ROI -----------------------------------------------------------------------------------
+
+
+class RoiIn(_Input):
+    """A business case and the adoption to weight it by: constant rates or a yearly curve."""
+
+    annual_benefit_at_full_adoption: Amount
+    one_off_costs: Amount = 0.0
+    yearly_costs: dict[str, Amount | list[Amount]] = Field(default_factory=dict, max_length=50)
+    years: int = Field(ge=1, le=50)
+    discount_rate: float = Field(ge=-0.99, le=10, allow_inf_nan=False)
+    adoption_rates: list[Rate] | None = Field(default=None, min_length=1, max_length=20)
+    adoption_curve: list[Rate] | None = Field(default=None, min_length=1, max_length=50)
+
+
+class YearOut(BaseModel):
+    year: int
+    adoption: float
+    benefit: float
+    cost: float
+    net: float
+    cumulative_net: float
+
+
+class ScenarioOut(BaseModel):
+    name: str
+    years: list[YearOut]
+    total_benefit: float
+    total_cost: float
+    npv: float
+    roi: float | None
+    payback_year: int | None
+
+    @classmethod
+    def of(cls, scenario: ScenarioForecast) -> ScenarioOut:
+        return cls(
+            name=scenario.name,
+            years=[YearOut.model_validate(y, from_attributes=True) for y in scenario.years],
+            total_benefit=scenario.total_benefit,
+            total_cost=scenario.total_cost,
+            npv=scenario.npv,
+            roi=scenario.roi,
+            payback_year=scenario.payback_year,
+        )
+
+
+class RoiOut(BaseModel):
+    scenarios: list[ScenarioOut]
+    conventions: str
+
+
+class AccountRoiOut(RoiOut):
+    """The forecast at the account's observed adoption."""
+
+    account_id: str
+    active_people: int
+    seats: int
+    observed_adoption: float
+    window_from: date
+    window_to: date

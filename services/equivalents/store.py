@@ -1,0 +1,257 @@
+"""Queries of the equivalents service; every one is scoped to a tenant.
+
+Upserts use the dialect's ``INSERT ... ON CONFLICT`` (PostgreSQL in production and tests, SQLite
+for the local run), so a redelivered event or a concurrent writer never double counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.equivalents.account_value import MetricTotal
+from services.equivalents.catalog import Entry
+from services.equivalents.tables import (
+    AccountSeatsRow,
+    ActivePersonRow,
+    DailyTotalRow,
+    ProcessedEventRow,
+    TenantEntryRow,
+    TenantSettingsRow,
+)
+from services.equivalents.usage import ActivePerson, DailyTotal, Seats
+
+
+@dataclass(frozen=True, slots=True)
+class TenantSettings:
+    """A tenant's stored parameters (as given) and conversion modes per metric."""
+
+    params: dict[str, float | str]
+    modes: dict[str, str]
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT, which has ``on_conflict_do_*``."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite.insert(table)
+    return postgresql.insert(table)
+
+
+# --- Tenant catalog entries and settings ---------------------------------------------------
+
+
+async def tenant_entries(session: AsyncSession, tenant_id: str) -> list[Entry]:
+    """The tenant's own entries, in id order."""
+    definitions = await session.scalars(
+        select(TenantEntryRow.definition)
+        .where(TenantEntryRow.tenant_id == tenant_id)
+        .order_by(TenantEntryRow.entry_id)
+    )
+    return [Entry.model_validate(definition) for definition in definitions]
+
+
+async def has_entry(session: AsyncSession, tenant_id: str, entry_id: str) -> bool:
+    row = await session.get(TenantEntryRow, (tenant_id, entry_id))
+    return row is not None
+
+
+async def insert_entry(session: AsyncSession, tenant_id: str, entry: Entry) -> bool:
+    """Add the tenant's entry; False (nothing written) when the tenant already has this id."""
+    statement = (
+        _insert(session, TenantEntryRow)
+        .values(tenant_id=tenant_id, entry_id=entry.id, definition=entry.model_dump(mode="json"))
+        .on_conflict_do_nothing(index_elements=["tenant_id", "entry_id"])
+        .returning(TenantEntryRow.entry_id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def upsert_entry(session: AsyncSession, tenant_id: str, entry: Entry) -> None:
+    """Create or replace the tenant's entry (concurrent writers: the last one wins)."""
+    statement = _insert(session, TenantEntryRow).values(
+        tenant_id=tenant_id, entry_id=entry.id, definition=entry.model_dump(mode="json")
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["tenant_id", "entry_id"],
+        set_={"definition": statement.excluded.definition, "updated_at": func.now()},
+    )
+    await session.execute(statement)
+
+
+async def delete_entry(session: AsyncSession, tenant_id: str, entry_id: str) -> bool:
+    """Delete the tenant's entry; False when it had none with this id."""
+    result = await session.execute(
+        delete(TenantEntryRow).where(
+            TenantEntryRow.tenant_id == tenant_id, TenantEntryRow.entry_id == entry_id
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def tenant_settings(session: AsyncSession, tenant_id: str) -> TenantSettings:
+    """The tenant's settings; empty when it never set any."""
+    row = await session.get(TenantSettingsRow, tenant_id)
+    if row is None:
+        return TenantSettings({}, {})
+    return TenantSettings(dict(row.params), dict(row.modes))
+
+
+async def put_settings(session: AsyncSession, tenant_id: str, settings: TenantSettings) -> None:
+    """Replace the tenant's settings."""
+    statement = _insert(session, TenantSettingsRow).values(
+        tenant_id=tenant_id, params=settings.params, modes=settings.modes
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["tenant_id"],
+        set_={
+            "params": statement.excluded.params,
+            "modes": statement.excluded.modes,
+            "updated_at": func.now(),
+        },
+    )
+    await session.execute(statement)
+
+
+# --- Consumer writes ---------------------------------------------------------------------------
+
+
+async def claim_events(
+    session: AsyncSession, ids: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Record (tenant, event id) pairs as processed; returns those not processed before."""
+    if not ids:
+        return set()
+    statement = (
+        _insert(session, ProcessedEventRow)
+        .values([{"tenant_id": tenant, "event_id": event} for tenant, event in ids])
+        .on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
+        .returning(ProcessedEventRow.tenant_id, ProcessedEventRow.event_id)
+    )
+    return {(row.tenant_id, row.event_id) for row in await session.execute(statement)}
+
+
+async def add_daily_totals(session: AsyncSession, totals: Iterable[DailyTotal]) -> None:
+    """Add to the daily totals, creating the rows that do not exist yet."""
+    values = [
+        {
+            "tenant_id": t.tenant_id,
+            "account_id": t.account_id,
+            "metric": t.metric,
+            "unit": t.unit,
+            "day": t.day,
+            "total": t.total,
+            "events": t.events,
+        }
+        for t in totals
+    ]
+    if not values:
+        return
+    statement = _insert(session, DailyTotalRow).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["tenant_id", "account_id", "metric", "unit", "day"],
+        set_={
+            "total": DailyTotalRow.total + statement.excluded.total,
+            "events": DailyTotalRow.events + statement.excluded.events,
+        },
+    )
+    await session.execute(statement)
+
+
+async def add_active_people(session: AsyncSession, people: Iterable[ActivePerson]) -> None:
+    """Remember who was active on which day; a person counts once per account and day."""
+    values = [
+        {
+            "tenant_id": p.tenant_id,
+            "account_id": p.account_id,
+            "day": p.day,
+            "person_id": p.person_id,
+        }
+        for p in people
+    ]
+    if not values:
+        return
+    statement = (
+        _insert(session, ActivePersonRow)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "account_id", "day", "person_id"])
+    )
+    await session.execute(statement)
+
+
+async def set_seats(session: AsyncSession, seats: Iterable[Seats]) -> None:
+    """Store licensed seats unless a later event already set them."""
+    for item in seats:
+        statement = _insert(session, AccountSeatsRow).values(
+            tenant_id=item.tenant_id, account_id=item.account_id, seats=item.seats, as_of=item.as_of
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["tenant_id", "account_id"],
+            set_={"seats": statement.excluded.seats, "as_of": statement.excluded.as_of},
+            where=AccountSeatsRow.as_of <= statement.excluded.as_of,
+        )
+        await session.execute(statement)
+
+
+# --- Account reads -----------------------------------------------------------------------------
+
+
+async def account_known(session: AsyncSession, tenant_id: str, account_id: str) -> bool:
+    """Whether the tenant ever sent usage or seats for this account."""
+    usage = await session.scalar(
+        select(DailyTotalRow.day)
+        .where(DailyTotalRow.tenant_id == tenant_id, DailyTotalRow.account_id == account_id)
+        .limit(1)
+    )
+    if usage is not None:
+        return True
+    return await account_seats(session, tenant_id, account_id) is not None
+
+
+async def period_totals(
+    session: AsyncSession, tenant_id: str, account_id: str, first: date, last: date
+) -> list[tuple[MetricTotal, int]]:
+    """Each (metric, unit) total of the account over ``first..last`` inclusive, with event counts."""
+    rows = await session.execute(
+        select(
+            DailyTotalRow.metric,
+            DailyTotalRow.unit,
+            func.sum(DailyTotalRow.total).label("total"),
+            func.sum(DailyTotalRow.events).label("events"),
+        )
+        .where(
+            DailyTotalRow.tenant_id == tenant_id,
+            DailyTotalRow.account_id == account_id,
+            DailyTotalRow.day >= first,
+            DailyTotalRow.day <= last,
+        )
+        .group_by(DailyTotalRow.metric, DailyTotalRow.unit)
+        .order_by(DailyTotalRow.metric, DailyTotalRow.unit)
+    )
+    return [(MetricTotal(row.metric, row.unit, float(row.total)), int(row.events)) for row in rows]
+
+
+async def active_people(
+    session: AsyncSession, tenant_id: str, account_id: str, first: date, last: date
+) -> int:
+    """Distinct people active for the account over ``first..last`` inclusive."""
+    count = await session.scalar(
+        select(func.count(func.distinct(ActivePersonRow.person_id))).where(
+            ActivePersonRow.tenant_id == tenant_id,
+            ActivePersonRow.account_id == account_id,
+            ActivePersonRow.day >= first,
+            ActivePersonRow.day <= last,
+        )
+    )
+    return int(count or 0)
+
+
+async def account_seats(session: AsyncSession, tenant_id: str, account_id: str) -> int | None:
+    """The account's licensed seats, or None when no event reported them."""
+    row = await session.get(AccountSeatsRow, (tenant_id, account_id))
+    return row.seats if row is not None else None
