@@ -31,6 +31,8 @@ from shared.topics import Topics
 
 log = structlog.get_logger(__name__)
 
+PRODUCER_STOP_SECONDS = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class Database:
@@ -58,7 +60,12 @@ async def open_producer(
     try:
         yield producer
     finally:
-        await producer.stop()
+        # With the broker gone, stop() would wait forever for records it cannot deliver; those
+        # were never acknowledged to anyone, so giving up on them loses nothing.
+        try:
+            await asyncio.wait_for(producer.stop(), PRODUCER_STOP_SECONDS)
+        except TimeoutError:
+            log.warning("producer_stop_timed_out", client_id=client_id)
 
 
 @asynccontextmanager

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Header on ``ampm.ingest.raw`` naming the producing tenant by one of its write keys.
+RAW_WRITE_KEY_HEADER = "ampm-write-key"
+
 
 @dataclass(frozen=True, slots=True)
 class Topics:

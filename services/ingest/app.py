@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
+from services.ingest import api
+from services.ingest.consumer import raw_consume_loop
+from services.ingest.errors import IngestError, api_error
+from services.ingest.handlers import Ingestor
+from services.ingest.native import NativeLimits
+from services.ingest.ratelimit import TenantBuckets
+from services.ingest.segment import SegmentLimits
 from services.ingest.settings import IngestSettings
 from shared import tenant_api
 from shared.auth import TenantResolver
 from shared.service import (
+    background,
     bootstrap_topics,
     build_app,
     open_database,
@@ -21,7 +30,7 @@ from shared.service import (
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
-    """Build the ingest app; the lifespan opens the database and the Kafka producer."""
+    """Build the ingest app; the lifespan opens the database, the producer and the consumer."""
     settings = settings or IngestSettings()
 
     @asynccontextmanager
@@ -31,9 +40,33 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             app.state.database = database
             app.state.tenant_resolver = TenantResolver(database.sessions)
             app.state.topics = await bootstrap_topics(settings)
-            app.state.producer = await stack.enter_async_context(
+            producer = await stack.enter_async_context(
                 open_producer(settings, client_id="ampm-ingest")
             )
+            app.state.producer = producer
+            ingestor = Ingestor(
+                producer=producer,
+                topics=app.state.topics,
+                resolver=app.state.tenant_resolver,
+                buckets=TenantBuckets(
+                    rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+                ),
+                native_limits=NativeLimits(
+                    max_events=settings.native_max_events,
+                    max_body_bytes=settings.native_max_body_bytes,
+                ),
+                segment_limits=SegmentLimits(
+                    max_message_bytes=settings.segment_max_message_bytes,
+                    max_request_bytes=settings.segment_max_request_bytes,
+                ),
+                raw_max_value_bytes=settings.raw_max_value_bytes,
+                publish_timeout_seconds=settings.publish_timeout_seconds,
+                retry_after_seconds=settings.retry_after_seconds,
+            )
+            app.state.ingestor = ingestor
+            if settings.raw_consumer_enabled:
+                loop = await stack.enter_async_context(raw_consume_loop(settings, ingestor))
+                await stack.enter_async_context(background("ingest-raw-consumer", loop.run))
             yield
 
     app = build_app(
@@ -44,5 +77,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         checks=standard_checks(settings, lambda: app.state.database.engine),
         registry=CollectorRegistry(),
     )
+
+    @app.exception_handler(IngestError)
+    async def _ingest_error(_request: Request, exc: IngestError) -> JSONResponse:
+        error = api_error(exc)
+        return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
+
+    app.include_router(api.router)
     app.include_router(tenant_api.router)
     return app

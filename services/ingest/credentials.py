@@ -13,9 +13,7 @@ import binascii
 
 from services.ingest.errors import MalformedCredentials
 from shared.events import Header, header_value
-
-# Header on the raw Kafka topic naming the tenant by write key (see shared/topics.py).
-RAW_WRITE_KEY_HEADER = "ampm-write-key"
+from shared.topics import RAW_WRITE_KEY_HEADER
 
 
 def write_key_from(authorization_header: str | None, body_write_key: str | None) -> str | None:

@@ -6,7 +6,10 @@
     ├── TooLarge              a body, an item or a batch is over a limit       (413)
     ├── InvalidEvent          one event failed validation; ``errors`` lists why (422)
     │   └── BatchInvalid      a native batch had bad items; nothing is kept    (422)
-    └── MalformedCredentials  the Authorization header cannot be parsed        (401)
+    ├── MalformedCredentials  the Authorization header cannot be parsed        (401)
+    └── UnknownWriteKey       no write key, or one that names no tenant        (401)
+
+``api_error`` is the one place that maps them to the shared HTTP error tree.
 
 Each ``errors`` entry is ``{"index": int | None, "field": str, "reason": str}``; ``index`` is the
 item's position in the batch (None for a single event).
@@ -15,6 +18,8 @@ item's position in the batch (None for a single event).
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from shared.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, Unprocessable
 
 ErrorDetail = dict[str, Any]
 
@@ -73,3 +78,28 @@ class MalformedCredentials(IngestError):
     """An Authorization header is present but is neither valid Basic nor Bearer."""
 
     code = "malformed_credentials"
+
+
+class UnknownWriteKey(IngestError):
+    """No write key was sent, or it is not a valid write key of any tenant."""
+
+    code = "unauthorized"
+
+
+_STATUS: tuple[tuple[type[IngestError], type[ApiError]], ...] = (
+    (TooLarge, PayloadTooLarge),
+    (InvalidEvent, Unprocessable),
+    (MalformedCredentials, Unauthorized),
+    (UnknownWriteKey, Unauthorized),
+    (IngestError, BadRequest),
+)
+
+
+def api_error(exc: IngestError) -> ApiError:
+    """The HTTP error for an ingest error: same code, field and reason; every item for batches."""
+    errors = exc.errors if isinstance(exc, InvalidEvent) else None
+    message = f"{exc.field}: {exc.reason}"
+    if isinstance(exc, InvalidEvent) and len(exc.errors) > 1:
+        message = f"{len(exc.errors)} problems; the first is {message}"
+    api_class = next(api for domain, api in _STATUS if isinstance(exc, domain))
+    return api_class(message, field=exc.field, code=exc.code, errors=errors)

@@ -8,6 +8,8 @@ monotonic clock the caller reads; the state is a value, so it can live in memory
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -50,3 +52,30 @@ def take(
 def retry_after_header(seconds: float) -> int:
     """Whole seconds for a ``Retry-After`` header: rounded up, at least 1."""
     return max(1, math.ceil(seconds))
+
+
+class TenantBuckets:
+    """One in-memory bucket per tenant, for one service instance.
+
+    Each instance limits on its own, so N instances behind a load balancer admit up to N times
+    the rate; that is the documented trade-off for keeping ingest stateless. ``cost`` is clamped
+    to ``burst`` so an oversized request spends a full bucket instead of never passing.
+    """
+
+    def __init__(
+        self, *, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._clock = clock
+        self._buckets: dict[str, Bucket] = {}
+
+    def take(self, tenant_id: str, cost: float) -> float:
+        """Spend ``cost`` tokens of the tenant; returns 0 when allowed, else seconds to wait."""
+        now = self._clock()
+        state = self._buckets.get(tenant_id) or full_bucket(self._burst, now)
+        state, allowed, retry_after = take(
+            state, now, min(cost, self._burst), self._rate, self._burst
+        )
+        self._buckets[tenant_id] = state
+        return 0.0 if allowed else retry_after

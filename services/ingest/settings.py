@@ -2,10 +2,73 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from services.ingest.native import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_EVENTS
+from services.ingest.segment import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_REQUEST_BYTES
 from shared.settings import ServiceSettings
 
 
 class IngestSettings(ServiceSettings):
+    """Limits, rate limits, backpressure and the raw-topic consumer of the ingest service."""
+
     port: int = Field(default=8001, validation_alias="AMPM_INGEST_PORT")
+    native_max_events: int = Field(
+        default=DEFAULT_MAX_EVENTS, ge=1, validation_alias="AMPM_INGEST_NATIVE_MAX_EVENTS"
+    )
+    native_max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=1, validation_alias="AMPM_INGEST_NATIVE_MAX_BODY_BYTES"
+    )
+    segment_max_message_bytes: int = Field(
+        default=DEFAULT_MAX_MESSAGE_BYTES,
+        ge=1,
+        validation_alias="AMPM_INGEST_SEGMENT_MAX_MESSAGE_BYTES",
+    )
+    segment_max_request_bytes: int = Field(
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        ge=1,
+        validation_alias="AMPM_INGEST_SEGMENT_MAX_REQUEST_BYTES",
+    )
+    raw_max_value_bytes: int = Field(
+        default=DEFAULT_MAX_MESSAGE_BYTES,
+        ge=1,
+        validation_alias="AMPM_INGEST_RAW_MAX_VALUE_BYTES",
+        description="Largest raw-topic record value; larger ones are dead-lettered.",
+    )
+    publish_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias="AMPM_INGEST_PUBLISH_TIMEOUT_SECONDS",
+        description="How long a request waits for Kafka's acks=all before answering 503.",
+    )
+    retry_after_seconds: int = Field(
+        default=5, ge=1, validation_alias="AMPM_INGEST_RETRY_AFTER_SECONDS"
+    )
+    rate_limit_per_second: float = Field(
+        default=5_000.0,
+        gt=0,
+        validation_alias="AMPM_INGEST_RATE_LIMIT_PER_SECOND",
+        description="Events per second per tenant, per instance (token bucket refill rate).",
+    )
+    rate_limit_burst: float = Field(
+        default=20_000.0,
+        gt=0,
+        validation_alias="AMPM_INGEST_RATE_LIMIT_BURST",
+        description="Events a tenant may send at once (bucket size).",
+    )
+    raw_consumer_enabled: bool = Field(
+        default=True,
+        validation_alias="AMPM_INGEST_RAW_CONSUMER_ENABLED",
+        description="Consume the raw topic (asynchronous ingestion) in this instance.",
+    )
+    raw_consumer_group: str = Field(
+        default="ampm-ingest-raw", validation_alias="AMPM_INGEST_RAW_CONSUMER_GROUP"
+    )
+
+    @model_validator(mode="after")
+    def _burst_holds_a_full_batch(self) -> IngestSettings:
+        # A native batch costs one token per event; a bucket smaller than the largest batch
+        # would refuse that batch forever.
+        if self.rate_limit_burst < self.native_max_events:
+            raise ValueError("AMPM_INGEST_RATE_LIMIT_BURST must be at least the native max events")
+        return self

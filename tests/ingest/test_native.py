@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from services.ingest.errors import (
 )
 from services.ingest.native import (
     NativeLimits,
+    fresh_event_ids,
     normalize_kafka_value,
     normalize_native,
     normalize_native_item,
@@ -274,3 +276,17 @@ def test_kafka_value_over_the_limit_is_too_large() -> None:
     value = orjson.dumps({"kind": "usage", "name": "e"})
     with pytest.raises(TooLarge):
         normalize_kafka_value(value, tenant_id=TENANT, now=NOW, max_bytes=len(value) - 1)
+
+
+def test_a_raw_record_without_id_gets_the_stable_id_its_caller_passes() -> None:
+    value = b'{"kind": "usage", "name": "report_exported"}'
+    envelope = normalize_kafka_value(
+        value, tenant_id="tn_acme", now=NOW, max_bytes=1_000, default_id="raw-0-7"
+    )
+    assert envelope.id == "raw-0-7"
+
+
+def test_fresh_event_ids_are_distinct_uuid4_strings() -> None:
+    ids = fresh_event_ids(500)
+    assert len(set(ids)) == 500
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from services.ingest.ratelimit import Bucket, full_bucket, retry_after_header, take
+from services.ingest.ratelimit import (
+    Bucket,
+    TenantBuckets,
+    full_bucket,
+    retry_after_header,
+    take,
+)
 
 RATE = 2.0  # tokens per second
 BURST = 10.0
@@ -52,3 +58,19 @@ def test_impossible_requests_are_configuration_errors(cost: float, rate: float) 
 @pytest.mark.parametrize(("seconds", "header"), [(0.0, 1), (0.5, 1), (2.0, 2), (2.01, 3)])
 def test_retry_after_header_rounds_up_to_whole_seconds(seconds: float, header: int) -> None:
     assert retry_after_header(seconds) == header
+
+
+def test_tenant_buckets_limit_each_tenant_on_its_own() -> None:
+    now = [0.0]
+    buckets = TenantBuckets(rate=RATE, burst=BURST, clock=lambda: now[0])
+    assert buckets.take("tn_a", 10) == 0.0
+    assert buckets.take("tn_a", 1) == pytest.approx(0.5)
+    assert buckets.take("tn_b", 10) == 0.0
+    now[0] = 0.5
+    assert buckets.take("tn_a", 1) == 0.0
+
+
+def test_a_request_larger_than_the_burst_costs_a_full_bucket() -> None:
+    buckets = TenantBuckets(rate=RATE, burst=BURST, clock=lambda: 0.0)
+    assert buckets.take("tn_a", 50) == 0.0
+    assert buckets.take("tn_a", 1) > 0

@@ -1,0 +1,133 @@
+"""Routes of the native and Segment-compatible APIs: read, authenticate, hand to a handler.
+
+Bodies are read as a stream and cut off past the limit (before any decompression), so a client
+cannot make an instance buffer an unbounded body; gzip limits apply after inflation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from services.ingest.credentials import write_key_from
+from services.ingest.errors import TooLarge
+from services.ingest.handlers import Ingestor, ingest_native, ingest_segment
+from services.ingest.native import NativeBatch
+from services.ingest.payloads import decode_body
+from services.ingest.schemas import NativeAccepted, SegmentAccepted
+from services.ingest.segment import SegmentBatch, SegmentMessage, SegmentType, body_write_key
+from shared.errors import Unauthorized
+from shared.events import utc_now
+from shared.tenancy import KeyKind, Tenant
+
+router = APIRouter(tags=["ingest"])
+
+# A gzip body can be a little larger than what it inflates to (headers, stored blocks).
+GZIP_OVERHEAD_BYTES = 1024
+
+
+def _ingestor(request: Request) -> Ingestor:
+    ingestor: Ingestor = request.app.state.ingestor
+    return ingestor
+
+
+def _json(content: Any) -> Response:
+    return Response(orjson.dumps(content), media_type="application/json")
+
+
+async def read_body(request: Request, max_bytes: int) -> object:
+    """The parsed body; raw bytes past ``max_bytes`` (plus gzip slack) stop the read."""
+    encoding = request.headers.get("content-encoding")
+    raw_limit = max_bytes + (max_bytes // 1000 + GZIP_OVERHEAD_BYTES if encoding else 0)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > raw_limit:
+        raise TooLarge("body", f"over {max_bytes} bytes", limit=max_bytes)
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > raw_limit:
+            raise TooLarge("body", f"over {max_bytes} bytes", limit=max_bytes)
+    return decode_body(bytes(data), content_encoding=encoding, max_bytes=max_bytes)
+
+
+async def _tenant(request: Request, key: str | None, how: str) -> Tenant:
+    if key is None:
+        raise Unauthorized(f"send the write key {how}", field="authorization")
+    tenant = await _ingestor(request).resolver.resolve(key, KeyKind.WRITE)
+    if tenant is None:
+        raise Unauthorized("the write key is not valid", field="authorization")
+    return tenant
+
+
+def _documented_body(schema: dict[str, Any]) -> dict[str, Any]:
+    # Routes read the body themselves (streamed, size-capped); this only documents it.
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+@router.post(
+    "/v1/events",
+    response_model=NativeAccepted,
+    summary="Ingest one native event or a batch",
+    openapi_extra=_documented_body(NativeBatch.model_json_schema()),
+)
+async def post_events(request: Request) -> Response:
+    """Publish one event or ``{"events": [...]}`` (atomic: any bad item -> 422, none kept)."""
+    key = write_key_from(request.headers.get("authorization"), None)
+    tenant = await _tenant(request, key, "as 'Authorization: Bearer <write key>'")
+    ingestor = _ingestor(request)
+    body = await read_body(request, ingestor.native_limits.max_body_bytes)
+    ids = await ingest_native(ingestor, tenant.id, body)
+    return _json({"accepted": len(ids), "ids": ids})
+
+
+async def _segment(request: Request, call_type: SegmentType | None) -> Response:
+    received_at = utc_now()
+    ingestor = _ingestor(request)
+    how = "as the HTTP Basic username or the body's writeKey"
+    key = write_key_from(request.headers.get("authorization"), None)
+    # A key in the header is checked before the body is read; otherwise it is in the body.
+    tenant = await _tenant(request, key, how) if key is not None else None
+    body = await read_body(request, ingestor.segment_limits.max_request_bytes)
+    if tenant is None:
+        tenant = await _tenant(request, write_key_from(None, body_write_key(body)), how)
+    result = await ingest_segment(ingestor, tenant.id, body, call_type, received_at)
+    if not result.rejected:
+        return _json({"success": True})
+    rejected = [
+        {"index": r.index, "code": r.code, "field": r.field, "reason": r.reason}
+        for r in result.rejected
+    ]
+    return _json({"success": True, "rejected": rejected})
+
+
+@router.post(
+    "/v1/batch",
+    response_model=SegmentAccepted,
+    summary="Segment batch",
+    openapi_extra=_documented_body(SegmentBatch.model_json_schema()),
+)
+async def post_batch(request: Request) -> Response:
+    """Segment's ``/v1/batch``: good messages are published, bad ones dead-lettered."""
+    return await _segment(request, None)
+
+
+def _segment_call_route(call_type: SegmentType) -> None:
+    async def post_call(request: Request) -> Response:
+        return await _segment(request, call_type)
+
+    post_call.__doc__ = f"Segment's ``/v1/{call_type.value}``."
+    router.add_api_route(
+        f"/v1/{call_type.value}",
+        post_call,
+        methods=["POST"],
+        response_model=SegmentAccepted,
+        summary=f"Segment {call_type.value}",
+        name=f"segment_{call_type.value}",
+        openapi_extra=_documented_body(SegmentMessage.model_json_schema()),
+    )
+
+
+for _call_type in SegmentType:
+    _segment_call_route(_call_type)

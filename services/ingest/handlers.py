@@ -1,0 +1,179 @@
+"""The ingest use cases: native REST, Segment REST and the raw Kafka topic.
+
+Each one validates and normalises its input with the pure modules, spends the tenant's rate
+limit, and publishes through ``publisher.publish_all``; nothing is acknowledged (a 2xx answer,
+an offset commit) before Kafka acknowledged every record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+
+from services.ingest.credentials import write_key_from_headers
+from services.ingest.errors import IngestError, UnknownWriteKey
+from services.ingest.native import NativeLimits, normalize_kafka_value, normalize_native
+from services.ingest.publisher import (
+    OutgoingRecord,
+    PublishFailed,
+    envelope_record,
+    publish_all,
+    rejected_record,
+)
+from services.ingest.ratelimit import TenantBuckets, retry_after_header
+from services.ingest.segment import (
+    SegmentLimits,
+    SegmentResult,
+    SegmentType,
+    normalize_segment_batch,
+    normalize_segment_call,
+)
+from shared.auth import TenantResolver
+from shared.errors import ServiceUnavailable, TooManyRequests
+from shared.events import Envelope, EventSource, utc_now
+from shared.kafka import DeadLetter
+from shared.tenancy import KeyKind
+from shared.topics import RAW_WRITE_KEY_HEADER, Topics
+
+log = structlog.get_logger(__name__)
+
+# Ids of raw-topic events sent without one derive from the record's position, so a batch that
+# is re-read after a failed publish yields the same ids and consumers can deduplicate it.
+RAW_EVENT_ID_NAMESPACE = uuid.UUID("6a1c3f2e-7f0b-4b8e-9d55-3f6f0c1a2b44")
+
+
+@dataclass(frozen=True, slots=True)
+class Ingestor:
+    """What every use case needs; built once in the lifespan."""
+
+    producer: AIOKafkaProducer
+    topics: Topics
+    resolver: TenantResolver
+    buckets: TenantBuckets
+    native_limits: NativeLimits
+    segment_limits: SegmentLimits
+    raw_max_value_bytes: int
+    publish_timeout_seconds: float
+    retry_after_seconds: int
+
+
+async def ingest_native(ingestor: Ingestor, tenant_id: str, body: object) -> list[str]:
+    """Validate a native body (all or nothing), publish it, and return the event ids."""
+    envelopes = normalize_native(body, tenant_id, utc_now(), ingestor.native_limits)
+    _spend(ingestor, tenant_id, len(envelopes))
+    topic = ingestor.topics.events
+    await _publish(ingestor, tenant_id, [envelope_record(topic, e) for e in envelopes])
+    return [envelope.id for envelope in envelopes]
+
+
+async def ingest_segment(
+    ingestor: Ingestor,
+    tenant_id: str,
+    body: object,
+    call_type: SegmentType | None,
+    received_at: datetime,
+) -> SegmentResult:
+    """Map a Segment body (a batch when ``call_type`` is None), publish the good messages and
+    dead-letter the bad ones, all acknowledged before returning."""
+    if call_type is None:
+        result = normalize_segment_batch(
+            body, tenant_id=tenant_id, received_at=received_at, limits=ingestor.segment_limits
+        )
+    else:
+        result = normalize_segment_call(
+            body,
+            call_type,
+            tenant_id=tenant_id,
+            received_at=received_at,
+            limits=ingestor.segment_limits,
+        )
+    _spend(ingestor, tenant_id, len(result.accepted) + len(result.rejected))
+    records = [envelope_record(ingestor.topics.events, envelope) for envelope in result.accepted]
+    records.extend(
+        rejected_record(
+            ingestor.topics.events_dlq,
+            tenant_id=tenant_id,
+            payload=rejected.message,
+            code=rejected.code,
+            field=rejected.field,
+            reason=rejected.reason,
+            source=EventSource.SEGMENT.value,
+            origin=f"/v1/{call_type.value if call_type else 'batch'}",
+        )
+        for rejected in result.rejected
+    )
+    await _publish(ingestor, tenant_id, records)
+    return result
+
+
+async def ingest_raw_records(
+    ingestor: Ingestor, records: Sequence[ConsumerRecord[bytes, bytes]]
+) -> list[DeadLetter]:
+    """Normalise raw-topic records and publish the valid ones; the rest are returned as dead
+    letters for the consume loop. Raises ``PublishFailed`` (retried by the loop) while Kafka
+    does not acknowledge."""
+    now = utc_now()
+    envelopes: list[Envelope] = []
+    letters: list[DeadLetter] = []
+    for record in records:
+        try:
+            envelopes.append(await _raw_envelope(ingestor, record, now))
+        except IngestError as exc:
+            letters.append(DeadLetter(record, f"{exc.code}: {exc.field}: {exc.reason}"))
+    topic = ingestor.topics.events
+    await publish_all(
+        ingestor.producer,
+        [envelope_record(topic, envelope) for envelope in envelopes],
+        timeout_seconds=ingestor.publish_timeout_seconds,
+    )
+    return letters
+
+
+async def _raw_envelope(
+    ingestor: Ingestor, record: ConsumerRecord[bytes, bytes], now: datetime
+) -> Envelope:
+    key = write_key_from_headers(list(record.headers or ()))
+    if key is None:
+        raise UnknownWriteKey(RAW_WRITE_KEY_HEADER, "the record carries no write key")
+    tenant = await ingestor.resolver.resolve(key, KeyKind.WRITE)
+    if tenant is None:
+        raise UnknownWriteKey(RAW_WRITE_KEY_HEADER, "the write key is not valid")
+    position = f"{record.topic}/{record.partition}/{record.offset}"
+    return normalize_kafka_value(
+        record.value,
+        tenant_id=tenant.id,
+        now=now,
+        max_bytes=ingestor.raw_max_value_bytes,
+        default_id=str(uuid.uuid5(RAW_EVENT_ID_NAMESPACE, position)),
+    )
+
+
+def _spend(ingestor: Ingestor, tenant_id: str, cost: int) -> None:
+    wait = ingestor.buckets.take(tenant_id, cost)
+    if wait > 0:
+        raise TooManyRequests(
+            f"the tenant's rate limit is spent; retry in {wait:.1f}s",
+            field="tenant",
+            retry_after=retry_after_header(wait),
+        )
+
+
+async def _publish(ingestor: Ingestor, tenant_id: str, records: Sequence[OutgoingRecord]) -> None:
+    try:
+        await publish_all(
+            ingestor.producer, records, timeout_seconds=ingestor.publish_timeout_seconds
+        )
+    except PublishFailed as exc:
+        log.warning(
+            "publish_unacknowledged", tenant=tenant_id, records=len(records), error=str(exc)
+        )
+        raise ServiceUnavailable(
+            "Kafka did not acknowledge the events; nothing was accepted, retry later",
+            field="kafka",
+            retry_after=ingestor.retry_after_seconds,
+        ) from exc
