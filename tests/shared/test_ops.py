@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from services.ingest.app import create_app as ingest_app
 from services.ingest.settings import IngestSettings
 from services.notifier.app import create_app as notifier_app
 from services.notifier.settings import NotifierSettings
+from shared.local.kafka import throwaway_broker
 from tests.support.servers import serve_app
 
 pytestmark = pytest.mark.integration
@@ -48,11 +50,23 @@ async def test_ops_endpoints(service: str, base_settings: dict[str, Any]) -> Non
     )
 
 
-async def test_readyz_reports_unreachable_kafka(base_settings: dict[str, Any]) -> None:
-    settings = {**base_settings, "kafka_bootstrap_servers": "127.0.0.1:1"}
-    app = correlation_app(CorrelationSettings(**settings))
-    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
-        ready = await client.get("/readyz")
-    assert ready.status_code == 503
-    assert ready.json()["checks"]["database"] == "ok"
-    assert ready.json()["checks"]["kafka"].startswith("error")
+async def test_readyz_reports_kafka_going_away(
+    base_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    # A broker of its own: stopping the session's broker would disturb every other test.
+    broker = throwaway_broker(tmp_path / "kafka")
+    broker.start()
+    try:
+        await broker.wait_ready()
+        settings = {**base_settings, "kafka_bootstrap_servers": broker.config.bootstrap_servers}
+        app = notifier_app(NotifierSettings(**settings))
+        async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+            before = await client.get("/readyz")
+            broker.stop()
+            after = await client.get("/readyz")
+    finally:
+        broker.stop()
+    assert before.status_code == 200
+    assert after.status_code == 503
+    assert after.json()["checks"]["database"] == "ok"
+    assert after.json()["checks"]["kafka"].startswith("error")
