@@ -58,9 +58,17 @@ def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaPro
 
 
 def create_consumer(
-    settings: ServiceSettings, *topics: str, group_id: str, client_id: str
+    settings: ServiceSettings,
+    *topics: str,
+    group_id: str,
+    client_id: str,
+    max_poll_records: int = 500,
 ) -> AIOKafkaConsumer:
-    """A consumer-group member with manual commits, starting from the earliest offset."""
+    """A consumer-group member with manual commits, starting from the earliest offset.
+
+    ``max_poll_records`` bounds one poll across all assigned partitions: consumers that apply
+    a whole batch in one transaction take more, so the per-transaction cost is shared wider.
+    """
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -68,7 +76,7 @@ def create_consumer(
         client_id=client_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        max_poll_records=500,
+        max_poll_records=max_poll_records,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=3_000,
     )

@@ -8,13 +8,18 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from services.correlation.api import router
+from services.correlation.consumer import run_pipeline
+from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
 from shared.auth import TenantResolver
-from shared.service import build_app, open_database, standard_checks
+from shared.service import background, build_app, open_database, standard_checks
+from shared.topics import Topics
 
 
 def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
-    """Build the correlation app; the lifespan opens the database."""
+    """Build the correlation app; the lifespan opens the database and runs the events consumer
+    and the outbox relay in the background."""
     settings = settings or CorrelationSettings()
 
     @asynccontextmanager
@@ -23,6 +28,18 @@ def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
             database = await stack.enter_async_context(open_database(settings))
             app.state.database = database
             app.state.tenant_resolver = TenantResolver(database.sessions)
+            relay = OutboxRelay(
+                database.sessions,
+                Topics(settings.topic_namespace).signals,
+                poll_seconds=settings.outbox_poll_seconds,
+            )
+            app.state.relay = relay
+            await stack.enter_async_context(
+                background(
+                    "correlation-pipeline",
+                    lambda: run_pipeline(settings, database.sessions, relay),
+                )
+            )
             yield
 
     app = build_app(
@@ -33,4 +50,5 @@ def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
         checks=standard_checks(settings, lambda: app.state.database.engine),
         registry=CollectorRegistry(),
     )
+    app.include_router(router)
     return app

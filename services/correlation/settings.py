@@ -2,10 +2,67 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 
+from services.correlation.buckets import PeriodUnit
+from services.correlation.risk import RiskThresholds
 from shared.settings import ServiceSettings
 
 
 class CorrelationSettings(ServiceSettings):
     port: int = Field(default=8002, validation_alias="AMPM_CORRELATION_PORT")
+    consumer_group: str = Field(
+        default="ampm-correlation", validation_alias="AMPM_CORRELATION_CONSUMER_GROUP"
+    )
+    max_poll_records: int = Field(
+        default=2000,
+        ge=1,
+        validation_alias="AMPM_CORRELATION_MAX_POLL_RECORDS",
+        description="Records per poll; each partition's share is applied in one transaction.",
+    )
+    period_unit: PeriodUnit = Field(
+        default=PeriodUnit.WEEK,
+        validation_alias="AMPM_CORRELATION_PERIOD_UNIT",
+        description="Bucket length: week (ISO weeks) or day.",
+    )
+    evaluation_periods: int = Field(
+        default=26,
+        ge=4,
+        validation_alias="AMPM_CORRELATION_EVALUATION_PERIODS",
+        description="How many periods of buckets the rules and the AM/PM view load.",
+    )
+    health_change_points: float = Field(
+        default=1.0,
+        ge=0,
+        validation_alias="AMPM_CORRELATION_HEALTH_CHANGE_POINTS",
+        description="Publish health.changed when the score moved by at least this much.",
+    )
+    max_lag: int = Field(default=4, ge=0, le=12, validation_alias="AMPM_CORRELATION_MAX_LAG")
+    min_points: int = Field(default=6, ge=3, validation_alias="AMPM_CORRELATION_MIN_POINTS")
+    reorganization_role_changes: int = Field(
+        default=3, ge=1, validation_alias="AMPM_CORRELATION_REORGANIZATION_ROLE_CHANGES"
+    )
+    reorganization_window_days: int = Field(
+        default=30, ge=1, validation_alias="AMPM_CORRELATION_REORGANIZATION_WINDOW_DAYS"
+    )
+    reorganization_quiet_days: int = Field(
+        default=30, ge=1, validation_alias="AMPM_CORRELATION_REORGANIZATION_QUIET_DAYS"
+    )
+    adoption_drop_share: float = Field(
+        default=0.30, gt=0, lt=1, validation_alias="AMPM_CORRELATION_ADOPTION_DROP_SHARE"
+    )
+    outbox_poll_seconds: float = Field(
+        default=0.5, gt=0, validation_alias="AMPM_CORRELATION_OUTBOX_POLL_SECONDS"
+    )
+
+    @property
+    def thresholds(self) -> RiskThresholds:
+        """The rules' thresholds from these settings."""
+        return RiskThresholds(
+            reorganization_role_changes=self.reorganization_role_changes,
+            reorganization_window=timedelta(days=self.reorganization_window_days),
+            reorganization_quiet_window=timedelta(days=self.reorganization_quiet_days),
+            adoption_drop_share=self.adoption_drop_share,
+        )

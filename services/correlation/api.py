@@ -1,0 +1,147 @@
+"""Routes of the correlation API (tenant secret key): thin, parse -> handler -> response."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from services.correlation import handlers
+from services.correlation.evaluation import projections
+from services.correlation.plans import SuccessPlan
+from services.correlation.schemas import (
+    AccountOut,
+    AccountPage,
+    ActivityOut,
+    AmpmView,
+    CohortItineraryOut,
+    CorrelationOut,
+    HealthOut,
+    ItineraryStepOut,
+    ObjectiveOut,
+    PooledOut,
+    SignalList,
+    SignalOut,
+    SuccessPlanBody,
+)
+from services.correlation.settings import CorrelationSettings
+from shared.auth import SecretTenant
+from shared.signals import SignalState
+
+router = APIRouter(prefix="/v1", tags=["correlation"])
+
+
+def _sessions(request: Request) -> handlers.Sessions:
+    sessions: handlers.Sessions = request.app.state.database.sessions
+    return sessions
+
+
+def _settings(request: Request) -> CorrelationSettings:
+    settings: CorrelationSettings = request.app.state.settings
+    return settings
+
+
+@router.put("/accounts/{account_id}/success-plan", response_model=SuccessPlan)
+async def put_success_plan(
+    account_id: str, body: SuccessPlanBody, tenant: SecretTenant, request: Request
+) -> SuccessPlan:
+    """Create or replace the account's success plan (the account is created if unknown)."""
+    plan = await handlers.put_plan(
+        _sessions(request), tenant.id, account_id, body.as_plan_fields(), _settings(request)
+    )
+    request.app.state.relay.wake()
+    return plan
+
+
+@router.get("/accounts/{account_id}/success-plan", response_model=SuccessPlan)
+async def get_success_plan(account_id: str, tenant: SecretTenant, request: Request) -> SuccessPlan:
+    """The account's success plan."""
+    return await handlers.get_plan(_sessions(request), tenant.id, account_id)
+
+
+@router.get("/accounts/{account_id}/ampm")
+async def get_ampm(account_id: str, tenant: SecretTenant, request: Request) -> AmpmView:
+    """Activities against targets, objectives with projections, and the correlation table."""
+    analysis = await handlers.analyse_plan(
+        _sessions(request), tenant.id, account_id, _settings(request)
+    )
+    plan, series = analysis.plan, analysis.series
+    projected = projections(plan, series)
+    return AmpmView(
+        account_id=account_id,
+        plan_id=plan.id,
+        period_unit=_settings(request).period_unit,
+        activities=[ActivityOut.of(a, series.get(a.metric)) for a in plan.itinerary],
+        objectives=[
+            ObjectiveOut.of(o, series.get(o.metric), projected.get(o.metric))
+            for o in plan.objectives
+        ],
+        correlations=[CorrelationOut.of(pair) for pair in analysis.pairs],
+    )
+
+
+@router.get("/accounts/{account_id}/signals")
+async def get_signals(
+    account_id: str,
+    tenant: SecretTenant,
+    request: Request,
+    state: Annotated[SignalState | None, Query()] = None,
+) -> SignalList:
+    """The account's signals, all or only ``open`` / ``resolved`` ones."""
+    rows = await handlers.list_signals(_sessions(request), tenant.id, account_id, state)
+    return SignalList(signals=[SignalOut.of(row) for row in rows])
+
+
+@router.post("/accounts/{account_id}/signals/{signal_id}/acknowledge")
+async def acknowledge_signal(
+    account_id: str, signal_id: str, tenant: SecretTenant, request: Request
+) -> SignalOut:
+    """Mark a signal as seen by a CSM; an acknowledged reorganisation resolves."""
+    row = await handlers.acknowledge_signal(
+        _sessions(request), tenant.id, account_id, signal_id, _settings(request)
+    )
+    request.app.state.relay.wake()
+    return SignalOut.of(row)
+
+
+@router.get("/accounts/{account_id}/health")
+async def get_health(account_id: str, tenant: SecretTenant, request: Request) -> HealthOut:
+    """The latest health score, its components and what each contributes."""
+    snapshot, signals = await handlers.get_health(_sessions(request), tenant.id, account_id)
+    return HealthOut.of(snapshot, signals)
+
+
+@router.get("/accounts")
+async def list_accounts(
+    tenant: SecretTenant,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AccountPage:
+    """The tenant's accounts with health and open signal counts, by account id."""
+    rows, total = await handlers.list_accounts(
+        _sessions(request), tenant.id, limit=limit, offset=offset
+    )
+    return AccountPage(
+        accounts=[AccountOut.of(row, score, count) for row, score, count in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if offset + limit < total else None,
+    )
+
+
+@router.get("/cohorts/{segment}/itinerary")
+async def get_cohort_itinerary(
+    segment: str, tenant: SecretTenant, request: Request
+) -> CohortItineraryOut:
+    """Correlations pooled over the segment's accounts, and the ideal itinerary they suggest."""
+    cohort = await handlers.cohort_itinerary(
+        _sessions(request), tenant.id, segment, _settings(request)
+    )
+    return CohortItineraryOut(
+        segment=segment,
+        accounts=cohort.accounts,
+        correlations=[PooledOut.of(p) for p in cohort.pooled],
+        itinerary=[ItineraryStepOut.of(step) for step in cohort.itinerary],
+    )

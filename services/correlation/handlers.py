@@ -1,0 +1,257 @@
+"""Use cases of the correlation service; each owns its transaction.
+
+``process_records`` is the consumer's: decode, then in one transaction apply the events
+(``intake``) and re-evaluate the touched accounts (``reevaluation``), whose signal changes go
+to the outbox. The API's use cases follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.correlation import store
+from services.correlation.correlations import correlate_plan, ideal_itinerary, pool_cohort
+from services.correlation.errors import (
+    AccountNotFound,
+    HealthNotFound,
+    InvalidPlan,
+    PlanNotFound,
+    SignalNotFound,
+)
+from services.correlation.evaluation import (
+    AccountState,
+    account_series,
+    first_period,
+    plan_metrics,
+)
+from services.correlation.intake import apply_events
+from services.correlation.plans import SuccessPlan
+from services.correlation.reevaluation import evaluate_account, evaluate_accounts, evaluation_config
+from services.correlation.settings import CorrelationSettings
+from services.correlation.tables import AccountRow, HealthSnapshotRow, SignalRow
+from shared.events import Envelope, MalformedEnvelope
+from shared.http import field_path
+from shared.kafka import DeadLetter
+from shared.signals import (
+    SignalState,
+)
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+# --- the consumer's use case -------------------------------------------------------------------
+
+
+async def process_records(
+    sessions: Sessions,
+    records: Sequence[ConsumerRecord[bytes, bytes]],
+    settings: CorrelationSettings,
+    *,
+    now: datetime | None = None,
+    on_evaluated: Callable[[], None] | None = None,
+) -> list[DeadLetter]:
+    """Apply a consumer batch in one transaction; malformed records come back as dead letters.
+
+    ``on_evaluated`` runs after the commit when accounts were evaluated (the outbox may have
+    new rows): the consumer wakes the relay with it.
+    """
+    envelopes: list[Envelope] = []
+    letters: list[DeadLetter] = []
+    for record in records:
+        try:
+            envelopes.append(Envelope.from_value(record.value))
+        except MalformedEnvelope as exc:
+            letters.append(DeadLetter(record, f"malformed envelope: {exc}"))
+    if envelopes:
+        moment = now or datetime.now(UTC)
+        async with sessions.begin() as session:
+            batch = await apply_events(session, envelopes, settings, moment)
+            evaluated = await evaluate_accounts(session, batch, settings, moment)
+        if evaluated and on_evaluated is not None:
+            on_evaluated()
+    return letters
+
+
+# --- the API's use cases -------------------------------------------------------------------------
+
+
+async def put_plan(
+    sessions: Sessions,
+    tenant_id: str,
+    account_id: str,
+    body: dict[str, Any],
+    settings: CorrelationSettings,
+    *,
+    now: datetime | None = None,
+) -> SuccessPlan:
+    """Create or replace the account's plan (and the account), then evaluate it."""
+    moment = now or datetime.now(UTC)
+    try:
+        plan = SuccessPlan.model_validate(
+            {"id": f"plan-{account_id}", **body, "account_id": account_id}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = field_path(first["loc"])
+        raise InvalidPlan(f"{field}: {first['msg']}", field=field) from exc
+    async with sessions.begin() as session:
+        await store.ensure_accounts(session, [(tenant_id, account_id)], moment)
+        await store.lock_accounts(session, tenant_id, [account_id])
+        await store.put_plan(session, tenant_id, plan, moment)
+        await evaluate_account(session, tenant_id, account_id, settings, moment)
+    return plan
+
+
+async def get_plan(sessions: Sessions, tenant_id: str, account_id: str) -> SuccessPlan:
+    """The account's plan; 404 for an unknown account or one without a plan."""
+    async with sessions() as session:
+        await _require_account(session, tenant_id, account_id)
+        plan = await store.get_plan(session, tenant_id, account_id)
+    if plan is None:
+        raise PlanNotFound(f"account {account_id!r} has no success plan", field="account_id")
+    return plan
+
+
+async def _require_account(session: AsyncSession, tenant_id: str, account_id: str) -> None:
+    if not await store.account_exists(session, tenant_id, account_id):
+        raise AccountNotFound(f"no account {account_id!r}", field="account_id")
+
+
+@dataclass(frozen=True)
+class PlanAnalysis:
+    """What the AM/PM view shows: the plan, its series and the correlations."""
+
+    plan: SuccessPlan
+    series: dict[str, Any]
+    pairs: tuple[Any, ...]
+
+
+async def analyse_plan(
+    sessions: Sessions,
+    tenant_id: str,
+    account_id: str,
+    settings: CorrelationSettings,
+    *,
+    now: datetime | None = None,
+) -> PlanAnalysis:
+    """The plan's series over the evaluation window and every (activity, objective) correlation."""
+    moment = now or datetime.now(UTC)
+    config = evaluation_config(settings)
+    async with sessions() as session:
+        await _require_account(session, tenant_id, account_id)
+        plan = await store.get_plan(session, tenant_id, account_id)
+        if plan is None:
+            raise PlanNotFound(f"account {account_id!r} has no success plan", field="account_id")
+        buckets = await store.load_buckets(
+            session,
+            tenant_id,
+            [account_id],
+            plan_metrics(plan),
+            config.unit,
+            first_period(moment, config),
+        )
+    state = AccountState(account_id, plan, (), buckets.get(account_id, {}))
+    series = account_series(state, moment, config)
+    pairs = correlate_plan(plan, series, max_lag=config.max_lag, min_points=config.min_points)
+    return PlanAnalysis(plan, series, pairs)
+
+
+async def list_signals(
+    sessions: Sessions, tenant_id: str, account_id: str, state: SignalState | None
+) -> list[SignalRow]:
+    """The account's signals, optionally only open or resolved ones."""
+    async with sessions() as session:
+        await _require_account(session, tenant_id, account_id)
+        return await store.signals_of(session, tenant_id, account_id, state)
+
+
+async def acknowledge_signal(
+    sessions: Sessions,
+    tenant_id: str,
+    account_id: str,
+    signal_id: str,
+    settings: CorrelationSettings,
+    *,
+    now: datetime | None = None,
+) -> SignalRow:
+    """A CSM saw the signal; a reorganisation resolves on acknowledgement."""
+    moment = now or datetime.now(UTC)
+    async with sessions.begin() as session:
+        await _require_account(session, tenant_id, account_id)
+        await store.lock_accounts(session, tenant_id, [account_id])
+        row = await store.get_signal(session, tenant_id, account_id, signal_id)
+        if row is None:
+            raise SignalNotFound(f"no signal {signal_id!r} on this account", field="signal_id")
+        row.acknowledged_at = row.acknowledged_at or moment
+        await session.flush()
+        await evaluate_account(session, tenant_id, account_id, settings, moment)
+    return row
+
+
+async def get_health(
+    sessions: Sessions, tenant_id: str, account_id: str
+) -> tuple[HealthSnapshotRow, list[SignalRow]]:
+    """The latest health snapshot and the open signals behind it."""
+    async with sessions() as session:
+        await _require_account(session, tenant_id, account_id)
+        snapshot = await store.get_health(session, tenant_id, account_id)
+        if snapshot is None:
+            raise HealthNotFound(f"account {account_id!r} has not been evaluated yet")
+        signals = await store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
+    return snapshot, signals
+
+
+async def list_accounts(
+    sessions: Sessions, tenant_id: str, *, limit: int, offset: int
+) -> tuple[list[tuple[AccountRow, float | None, int]], int]:
+    """A page of the tenant's accounts with health and open signal counts."""
+    async with sessions() as session:
+        return await store.list_accounts(session, tenant_id, limit=limit, offset=offset)
+
+
+@dataclass(frozen=True)
+class CohortAnalysis:
+    segment: str
+    accounts: int
+    pooled: tuple[Any, ...]
+    itinerary: tuple[Any, ...]
+
+
+async def cohort_itinerary(
+    sessions: Sessions,
+    tenant_id: str,
+    segment: str,
+    settings: CorrelationSettings,
+    *,
+    now: datetime | None = None,
+) -> CohortAnalysis:
+    """Pooled correlations across the segment's accounts with a plan, and the ideal itinerary."""
+    moment = now or datetime.now(UTC)
+    config = evaluation_config(settings)
+    async with sessions() as session:
+        plans = await store.plans_in_segment(session, tenant_id, segment)
+        metrics = {metric for plan in plans for metric in plan_metrics(plan)}
+        buckets = await store.load_buckets(
+            session,
+            tenant_id,
+            [plan.account_id for plan in plans],
+            metrics,
+            config.unit,
+            first_period(moment, config),
+        )
+    pairs_by_account = {}
+    for plan in plans:
+        state = AccountState(plan.account_id, plan, (), buckets.get(plan.account_id, {}))
+        series = account_series(state, moment, config)
+        pairs_by_account[plan.account_id] = correlate_plan(
+            plan, series, max_lag=config.max_lag, min_points=config.min_points
+        )
+    pooled = pool_cohort(pairs_by_account)
+    return CohortAnalysis(segment, len(plans), pooled, ideal_itinerary(pooled, plans))

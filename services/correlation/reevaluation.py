@@ -1,0 +1,235 @@
+"""Re-evaluating accounts: load their state, run the rules, save signals, health and outbox rows."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.correlation import risk, store
+from services.correlation.buckets import period_key
+from services.correlation.evaluation import (
+    AccountState,
+    Evaluation,
+    EvaluationConfig,
+    evaluate,
+    first_period,
+    itinerary_status,
+    plan_metrics,
+)
+from services.correlation.intake import ROLE_CHANGED_MARK, AppliedBatch
+from services.correlation.settings import CorrelationSettings
+from services.correlation.tables import HealthSnapshotRow, SignalRow
+from shared.events import Envelope
+from shared.signals import (
+    SIGNAL_CATEGORY,
+    HealthPayload,
+    SignalChange,
+    SignalChangeType,
+    SignalState,
+    SignalType,
+)
+
+log = structlog.get_logger(__name__)
+
+
+def evaluation_config(settings: CorrelationSettings) -> EvaluationConfig:
+    """The evaluation knobs from the service settings."""
+    return EvaluationConfig(
+        unit=settings.period_unit,
+        periods=settings.evaluation_periods,
+        max_lag=settings.max_lag,
+        min_points=settings.min_points,
+        thresholds=settings.thresholds,
+    )
+
+
+async def evaluate_accounts(
+    session: AsyncSession, batch: AppliedBatch, settings: CorrelationSettings, now: datetime
+) -> int:
+    """Re-run the rules of the accounts whose inputs changed; write changes and outbox rows.
+
+    Returns how many accounts were evaluated.
+    """
+    evaluated = 0
+    by_tenant: dict[str, list[str]] = defaultdict(list)
+    for tenant_id, account_id in batch.touched:
+        by_tenant[tenant_id].append(account_id)
+    for tenant_id, account_ids in by_tenant.items():
+        evaluated_at = await store.evaluated_at(session, tenant_id, account_ids)
+        # An account evaluated before exists; the others may be new.
+        new = [(tenant_id, a) for a in account_ids if a not in evaluated_at]
+        await store.ensure_accounts(session, new, now)
+        due = [
+            account_id
+            for account_id in account_ids
+            if (tenant_id, account_id) in batch.settled
+            or account_id not in evaluated_at
+            or period_key(evaluated_at[account_id], settings.period_unit) != batch.current_period
+        ]
+        await store.lock_accounts(session, tenant_id, due)
+        evaluated += len(due)
+        for account_id in sorted(due):
+            await evaluate_account(
+                session,
+                tenant_id,
+                account_id,
+                settings,
+                now,
+                blockers=batch.blockers.get((tenant_id, account_id), ()),
+            )
+    return evaluated
+
+
+async def evaluate_account(
+    session: AsyncSession,
+    tenant_id: str,
+    account_id: str,
+    settings: CorrelationSettings,
+    now: datetime,
+    *,
+    blockers: Sequence[Envelope] = (),
+) -> None:
+    """Apply blocker events, run every rule, update health; changes go to the outbox."""
+    config = evaluation_config(settings)
+    plan = await store.get_plan(session, tenant_id, account_id)
+    open_rows = {
+        (SignalType(row.signal_type), row.subject): row
+        for row in await store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
+    }
+    for event in blockers:
+        if not event.properties.get("blocker_id"):
+            log.warning("blocker_without_id", tenant=tenant_id, event_id=event.id)
+            continue
+        key = (SignalType.BLOCKER_REPORTED, str(event.properties["blocker_id"]))
+        decision = risk.blocker_reported(event, is_open=key in open_rows)
+        _apply_decision(session, tenant_id, account_id, decision, open_rows, now)
+    window = config.thresholds.reorganization_window + config.thresholds.reorganization_quiet_window
+    marks = await store.marks_since(session, tenant_id, account_id, now - window)
+    buckets = await store.load_buckets(
+        session,
+        tenant_id,
+        [account_id],
+        plan_metrics(plan),
+        config.unit,
+        first_period(now, config),
+    )
+    state = AccountState(
+        account_id=account_id,
+        plan=plan,
+        stakeholders=await store.stakeholders(session, tenant_id, account_id, plan),
+        buckets=buckets.get(account_id, {}),
+        reorganized_at=tuple(at for mark, at in marks if mark == risk.REORGANIZATION_EVENT),
+        role_changed_at=tuple(at for mark, at in marks if mark == ROLE_CHANGED_MARK),
+        reorganization_acknowledged_at=await store.reorganization_acknowledged_at(
+            session, tenant_id, account_id
+        ),
+        open_signals={key: row.evidence for key, row in open_rows.items()},
+    )
+    result = evaluate(state, now, config)
+    for change in result.changes:
+        _apply_decision(session, tenant_id, account_id, change, open_rows, now)
+    await _record_health(session, tenant_id, account_id, result, settings, now)
+
+
+def _apply_decision(
+    session: AsyncSession,
+    tenant_id: str,
+    account_id: str,
+    decision: risk.Decision,
+    open_rows: dict[tuple[SignalType, str], SignalRow],
+    now: datetime,
+) -> None:
+    key = (decision.signal_type, decision.subject)
+    if isinstance(decision, risk.Raise):
+        row = SignalRow(
+            id=str(uuid.uuid4()),
+            tenant_id=tenant_id,
+            account_id=account_id,
+            signal_type=decision.signal_type.value,
+            subject=decision.subject,
+            state=SignalState.OPEN.value,
+            evidence=dict(decision.evidence),
+            raised_at=now,
+        )
+        store.add_signal(session, row)
+        open_rows[key] = row
+        change_type, evidence = SignalChangeType.RAISED, row.evidence
+    elif isinstance(decision, risk.Resolve) and key in open_rows:
+        row = open_rows.pop(key)
+        row.state = SignalState.RESOLVED.value
+        row.resolved_at = now
+        row.resolution = dict(decision.evidence)
+        change_type, evidence = SignalChangeType.RESOLVED, row.resolution
+    else:
+        return
+    store.add_outbox(
+        session,
+        SignalChange(
+            id=str(uuid.uuid4()),
+            type=change_type,
+            tenant_id=tenant_id,
+            account_id=account_id,
+            signal_id=row.id,
+            signal_type=decision.signal_type,
+            category=SIGNAL_CATEGORY[decision.signal_type],
+            subject=decision.subject,
+            state=SignalState(row.state),
+            evidence=evidence,
+            occurred_at=now,
+        ),
+    )
+
+
+async def _record_health(
+    session: AsyncSession,
+    tenant_id: str,
+    account_id: str,
+    result: Evaluation,
+    settings: CorrelationSettings,
+    now: datetime,
+) -> None:
+    score = round(max(0.0, min(100.0, result.health.score)), 2)
+    components = {
+        c.name: {"score": c.score, "weight": c.weight, "contribution": round(c.contribution, 2)}
+        for c in result.health.components
+    }
+    snapshot = await store.get_health(session, tenant_id, account_id)
+    if snapshot is None:
+        snapshot = HealthSnapshotRow(
+            tenant_id=tenant_id,
+            account_id=account_id,
+            score=score,
+            components=components,
+            computed_at=now,
+        )
+        store.add_health(session, snapshot)
+    else:
+        snapshot.score, snapshot.components, snapshot.computed_at = score, components, now
+    previous = snapshot.published_score
+    if previous is not None and abs(score - previous) < settings.health_change_points:
+        return
+    snapshot.published_score = score
+    store.add_outbox(
+        session,
+        SignalChange(
+            id=str(uuid.uuid4()),
+            type=SignalChangeType.HEALTH_CHANGED,
+            tenant_id=tenant_id,
+            account_id=account_id,
+            health=HealthPayload(
+                score=score,
+                previous_score=previous,
+                components=components,
+                open_signals=list(result.open_signals),
+                itinerary=list(
+                    itinerary_status(result.plan, result.series, evaluation_config(settings))
+                ),
+            ),
+            occurred_at=now,
+        ),
+    )

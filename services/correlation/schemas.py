@@ -1,0 +1,356 @@
+"""Request and response models of the correlation API, and their builders from domain types."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.correlation.buckets import PeriodUnit
+from services.correlation.correlations import (
+    ItineraryStep,
+    LagCorrelation,
+    PairCorrelation,
+    PooledCorrelation,
+)
+from services.correlation.plans import ActivityTarget, Objective
+from services.correlation.projection import Projection
+from services.correlation.series import InsufficientEvidence, Series
+from services.correlation.tables import AccountRow, HealthSnapshotRow, SignalRow
+from shared.signals import SignalState, SignalType
+
+
+class SuccessPlanBody(BaseModel):
+    """``PUT /v1/accounts/{account_id}/success-plan``: the account id comes from the path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, min_length=1, max_length=200)
+    objectives: list[Objective] = Field(min_length=1)
+    itinerary: list[ActivityTarget] = Field(default_factory=list)
+    adoption_owner_id: str | None = Field(default=None, min_length=1, max_length=200)
+    sponsor_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    def as_plan_fields(self) -> dict[str, Any]:
+        """The body without unset optional fields (the plan id defaults per account)."""
+        return self.model_dump(exclude_none=True)
+
+
+class InsufficientEvidenceOut(BaseModel):
+    reason: str
+    points: int
+    required: int
+
+    @classmethod
+    def of(cls, gap: InsufficientEvidence) -> InsufficientEvidenceOut:
+        return cls(reason=gap.reason.value, points=gap.points, required=gap.required)
+
+
+class LagOut(BaseModel):
+    """One lag: the coefficients, or why there are none."""
+
+    lag: int
+    n: int | None = None
+    pearson_r: float | None = None
+    pearson_p: float | None = None
+    spearman_rho: float | None = None
+    spearman_p: float | None = None
+    insufficient_evidence: InsufficientEvidenceOut | None = None
+
+
+class CorrelationOut(BaseModel):
+    activity: str
+    objective: str
+    best_lag: int | None = Field(description="lag with the largest |r|; null without evidence")
+    best_pearson_r: float | None
+    lags: list[LagOut]
+
+    @classmethod
+    def of(cls, pair: PairCorrelation) -> CorrelationOut:
+        lags = []
+        for lag, outcome in enumerate(pair.lags):
+            if isinstance(outcome, LagCorrelation):
+                lags.append(
+                    LagOut(
+                        lag=lag,
+                        n=outcome.n,
+                        pearson_r=outcome.pearson_r,
+                        pearson_p=outcome.pearson_p,
+                        spearman_rho=outcome.spearman_rho,
+                        spearman_p=outcome.spearman_p,
+                    )
+                )
+            else:
+                lags.append(
+                    LagOut(lag=lag, insufficient_evidence=InsufficientEvidenceOut.of(outcome))
+                )
+        best = pair.best if isinstance(pair.best, LagCorrelation) else None
+        return cls(
+            activity=pair.activity_metric,
+            objective=pair.performance_metric,
+            best_lag=best.lag if best else None,
+            best_pearson_r=best.pearson_r if best else None,
+            lags=lags,
+        )
+
+
+class ActivityPeriodOut(BaseModel):
+    period: str
+    actual: float | None
+    target: float
+    on_target: bool | None
+
+
+class ActivityOut(BaseModel):
+    metric: str
+    title: str | None
+    category: str
+    direction: str
+    aggregation: str
+    target_per_period: float
+    periods: list[ActivityPeriodOut]
+
+    @classmethod
+    def of(cls, activity: ActivityTarget, series: Series | None) -> ActivityOut:
+        periods = []
+        if series is not None:
+            for key, value in zip(series.keys, series.values, strict=True):
+                periods.append(
+                    ActivityPeriodOut(
+                        period=key,
+                        actual=value,
+                        target=activity.target_per_period,
+                        on_target=None if value is None else activity.is_on_target(value),
+                    )
+                )
+        return cls(
+            metric=activity.metric,
+            title=activity.title,
+            category=activity.category.value,
+            direction=activity.direction.value,
+            aggregation=activity.aggregation.value,
+            target_per_period=activity.target_per_period,
+            periods=periods,
+        )
+
+
+class ProjectionOut(BaseModel):
+    points: int
+    slope_per_period: float
+    latest_period: str
+    latest_value: float
+    deadline_period: str
+    periods_to_deadline: int
+    projected_value: float
+    meets_target: bool
+    progress: float
+
+    @classmethod
+    def of(cls, projection: Projection) -> ProjectionOut:
+        return cls(
+            points=projection.points,
+            slope_per_period=projection.slope,
+            latest_period=projection.latest_period,
+            latest_value=projection.latest_value,
+            deadline_period=projection.deadline_period,
+            periods_to_deadline=projection.periods_to_deadline,
+            projected_value=projection.projected_value,
+            meets_target=projection.meets_target,
+            progress=projection.progress,
+        )
+
+
+class ObjectivePeriodOut(BaseModel):
+    period: str
+    actual: float | None
+
+
+class ObjectiveOut(BaseModel):
+    metric: str
+    title: str | None
+    baseline: float
+    target: float
+    direction: str
+    deadline: date
+    latest_value: float | None
+    progress: float | None
+    periods: list[ObjectivePeriodOut]
+    projection: ProjectionOut | None
+    projection_insufficient_evidence: InsufficientEvidenceOut | None = None
+
+    @classmethod
+    def of(
+        cls,
+        objective: Objective,
+        series: Series | None,
+        projection: Projection | InsufficientEvidence | None,
+    ) -> ObjectiveOut:
+        latest = series.latest() if series is not None else None
+        return cls(
+            metric=objective.metric,
+            title=objective.title,
+            baseline=objective.baseline,
+            target=objective.target,
+            direction=objective.direction.value,
+            deadline=objective.deadline,
+            latest_value=latest[1] if latest else None,
+            progress=objective.progress(latest[1]) if latest else None,
+            periods=[
+                ObjectivePeriodOut(period=k, actual=v)
+                for k, v in zip(series.keys, series.values, strict=True)
+            ]
+            if series is not None
+            else [],
+            projection=ProjectionOut.of(projection) if isinstance(projection, Projection) else None,
+            projection_insufficient_evidence=InsufficientEvidenceOut.of(projection)
+            if isinstance(projection, InsufficientEvidence)
+            else None,
+        )
+
+
+class AmpmView(BaseModel):
+    """Activities against targets, objectives with projections, and what moves what."""
+
+    account_id: str
+    plan_id: str
+    period_unit: PeriodUnit
+    activities: list[ActivityOut]
+    objectives: list[ObjectiveOut]
+    correlations: list[CorrelationOut]
+
+
+class SignalOut(BaseModel):
+    id: str
+    type: SignalType
+    subject: str
+    state: SignalState
+    evidence: dict[str, Any]
+    resolution: dict[str, Any] | None
+    raised_at: datetime
+    resolved_at: datetime | None
+    acknowledged_at: datetime | None
+
+    @classmethod
+    def of(cls, row: SignalRow) -> SignalOut:
+        return cls(
+            id=row.id,
+            type=SignalType(row.signal_type),
+            subject=row.subject,
+            state=SignalState(row.state),
+            evidence=row.evidence,
+            resolution=row.resolution,
+            raised_at=row.raised_at,
+            resolved_at=row.resolved_at,
+            acknowledged_at=row.acknowledged_at,
+        )
+
+
+class SignalList(BaseModel):
+    signals: list[SignalOut]
+
+
+class ComponentOut(BaseModel):
+    name: str
+    score: float | None = Field(description="0..1; null when the account has no data for it")
+    weight: float
+    contribution: float = Field(description="points this component adds to the score")
+
+
+class HealthOut(BaseModel):
+    account_id: str
+    score: float
+    components: list[ComponentOut]
+    open_signals: list[SignalType]
+    computed_at: datetime
+
+    @classmethod
+    def of(cls, row: HealthSnapshotRow, open_signals: list[SignalRow]) -> HealthOut:
+        return cls(
+            account_id=row.account_id,
+            score=row.score,
+            components=[
+                ComponentOut(name=name, **values) for name, values in row.components.items()
+            ],
+            open_signals=[SignalType(s.signal_type) for s in open_signals],
+            computed_at=row.computed_at,
+        )
+
+
+class AccountOut(BaseModel):
+    account_id: str
+    name: str | None
+    segment: str | None
+    traits: dict[str, Any]
+    health_score: float | None
+    open_signals: int
+
+    @classmethod
+    def of(cls, row: AccountRow, score: float | None, open_signals: int) -> AccountOut:
+        return cls(
+            account_id=row.account_id,
+            name=row.name,
+            segment=row.segment,
+            traits=row.traits,
+            health_score=score,
+            open_signals=open_signals,
+        )
+
+
+class AccountPage(BaseModel):
+    accounts: list[AccountOut]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class PooledOut(BaseModel):
+    activity: str
+    objective: str
+    lag: int
+    r: float
+    ci_low: float
+    ci_high: float
+    n: int
+    accounts: int
+
+    @classmethod
+    def of(cls, pooled: PooledCorrelation) -> PooledOut:
+        return cls(
+            activity=pooled.activity_metric,
+            objective=pooled.performance_metric,
+            lag=pooled.lag,
+            r=pooled.r,
+            ci_low=pooled.ci_low,
+            ci_high=pooled.ci_high,
+            n=pooled.n,
+            accounts=pooled.accounts,
+        )
+
+
+class ItineraryStepOut(BaseModel):
+    activity: str
+    effect: PooledOut
+    category: str | None
+    direction: str | None
+    typical_target: float | None
+    plans: int
+
+    @classmethod
+    def of(cls, step: ItineraryStep) -> ItineraryStepOut:
+        return cls(
+            activity=step.activity_metric,
+            effect=PooledOut.of(step.effect),
+            category=step.category.value if step.category else None,
+            direction=step.direction.value if step.direction else None,
+            typical_target=step.typical_target,
+            plans=step.plans,
+        )
+
+
+class CohortItineraryOut(BaseModel):
+    segment: str
+    accounts: int
+    correlations: list[PooledOut]
+    itinerary: list[ItineraryStepOut]

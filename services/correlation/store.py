@@ -1,0 +1,499 @@
+"""SQLAlchemy queries of the correlation service: take a session, return domain types or rows.
+
+Upserts are written per dialect (PostgreSQL in production and tests, SQLite for the local run)
+through ``_insert``; both support ``ON CONFLICT`` and ``RETURNING``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.correlation.buckets import Bucket, PeriodUnit
+from services.correlation.plans import (
+    Stakeholder,
+    StakeholderRole,
+    StakeholderStatus,
+    SuccessPlan,
+)
+from services.correlation.tables import (
+    AccountRow,
+    BucketRow,
+    HealthSnapshotRow,
+    LifecycleMarkRow,
+    OutboxRow,
+    PendingEventRow,
+    PersonRow,
+    ProcessedEventRow,
+    SignalRow,
+    SuccessPlanRow,
+)
+from shared.signals import SignalChange, SignalState, SignalType
+
+# Roles people carry in events that map onto the stakeholder roles the rules know.
+ROLE_ALIASES = {"end_user": StakeholderRole.USER, "user": StakeholderRole.USER}
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """A dialect-specific INSERT that supports ``on_conflict_*``."""
+    if _dialect(session) == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _greatest(session: AsyncSession, *columns: Any) -> Any:
+    return (func.greatest if _dialect(session) == "postgresql" else func.max)(*columns)
+
+
+def _least(session: AsyncSession, *columns: Any) -> Any:
+    return (func.least if _dialect(session) == "postgresql" else func.min)(*columns)
+
+
+# --- processed events -----------------------------------------------------------------------
+
+
+async def claim_events(
+    session: AsyncSession, tenant_event_ids: Collection[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Record event ids as processed; returns the new ones (the others are redeliveries)."""
+    if not tenant_event_ids:
+        return set()
+    table = ProcessedEventRow.__table__
+    statement = (
+        _insert(session, table)
+        .on_conflict_do_nothing()
+        .returning(table.c.tenant_id, table.c.event_id)
+    )
+    # Core executemany: one cached statement, batched by SQLAlchemy's insertmanyvalues.
+    result = await session.execute(
+        statement, [{"tenant_id": t, "event_id": e} for t, e in tenant_event_ids]
+    )
+    return {(row[0], row[1]) for row in result}
+
+
+# --- buckets ----------------------------------------------------------------------------------
+
+
+async def upsert_buckets(session: AsyncSession, deltas: Iterable[Bucket]) -> None:
+    """Fold each batch-level bucket into the stored one (created when missing)."""
+    rows = [
+        {
+            "tenant_id": b.tenant_id,
+            "account_id": b.account_id,
+            "metric": b.metric,
+            "unit": b.unit.value,
+            "period_key": b.period_key,
+            "count": b.count,
+            "sum": b.sum,
+            "min": b.min,
+            "max": b.max,
+            "last_value": b.last_value,
+            "last_at": b.last_at,
+        }
+        for b in deltas
+    ]
+    if not rows:
+        return
+    table = BucketRow.__table__
+    old = table.c
+    statement = _insert(session, table)
+    new = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=["tenant_id", "account_id", "metric", "unit", "period_key"],
+        set_={
+            "count": old.count + new.count,
+            "sum": old.sum + new.sum,
+            "min": _least(session, old.min, new.min),
+            "max": _greatest(session, old.max, new.max),
+            # A late value older than the stored one changes aggregates, not the last value.
+            "last_value": case((new.last_at >= old.last_at, new.last_value), else_=old.last_value),
+            "last_at": _greatest(session, old.last_at, new.last_at),
+        },
+    )
+    await session.execute(statement, rows)
+
+
+async def load_buckets(
+    session: AsyncSession,
+    tenant_id: str,
+    account_ids: Collection[str],
+    metrics: Collection[str],
+    unit: PeriodUnit,
+    first_period: str,
+) -> dict[str, dict[str, list[Bucket]]]:
+    """account -> metric -> buckets from ``first_period`` on (period keys sort as text)."""
+    rows = await session.scalars(
+        select(BucketRow).where(
+            BucketRow.tenant_id == tenant_id,
+            BucketRow.account_id.in_(account_ids),
+            BucketRow.metric.in_(metrics),
+            BucketRow.unit == unit.value,
+            BucketRow.period_key >= first_period,
+        )
+    )
+    found: dict[str, dict[str, list[Bucket]]] = {}
+    for row in rows:
+        found.setdefault(row.account_id, {}).setdefault(row.metric, []).append(_bucket(row))
+    return found
+
+
+def _bucket(row: BucketRow) -> Bucket:
+    return Bucket(
+        tenant_id=row.tenant_id,
+        account_id=row.account_id,
+        metric=row.metric,
+        unit=PeriodUnit(row.unit),
+        period_key=row.period_key,
+        count=row.count,
+        sum=row.sum,
+        min=row.min,
+        max=row.max,
+        last_value=row.last_value,
+        last_at=row.last_at,
+    )
+
+
+async def metric_totals(
+    session: AsyncSession, tenant_id: str, account_id: str
+) -> dict[str, tuple[int, float]]:
+    """metric -> (events, sum) over every period of the account."""
+    rows = await session.execute(
+        select(BucketRow.metric, func.sum(BucketRow.count), func.sum(BucketRow.sum))
+        .where(BucketRow.tenant_id == tenant_id, BucketRow.account_id == account_id)
+        .group_by(BucketRow.metric)
+    )
+    return {metric: (int(count), float(total)) for metric, count, total in rows}
+
+
+# --- accounts and people ------------------------------------------------------------------------
+
+
+async def ensure_accounts(
+    session: AsyncSession, keys: Collection[tuple[str, str]], now: datetime
+) -> None:
+    """Create the accounts that events or plans name, keeping existing ones as they are."""
+    if not keys:
+        return
+    rows = [
+        {"tenant_id": t, "account_id": a, "traits": {}, "created_at": now, "updated_at": now}
+        for t, a in sorted(keys)
+    ]
+    await session.execute(_insert(session, AccountRow).values(rows).on_conflict_do_nothing())
+
+
+async def identify_account(
+    session: AsyncSession, tenant_id: str, account_id: str, traits: dict[str, Any], now: datetime
+) -> None:
+    """Merge traits into the account; ``name`` and ``segment`` get their own columns."""
+    await ensure_accounts(session, [(tenant_id, account_id)], now)
+    row = await session.get(AccountRow, (tenant_id, account_id), with_for_update=True)
+    if row is None:  # created just above, in this transaction
+        raise LookupError(f"account {account_id} vanished inside its transaction")
+    merged = {**row.traits, **traits}
+    row.traits = merged
+    row.name = str(merged["name"]) if merged.get("name") is not None else row.name
+    row.segment = str(merged["segment"]) if merged.get("segment") is not None else row.segment
+    row.updated_at = now
+
+
+async def account_exists(session: AsyncSession, tenant_id: str, account_id: str) -> bool:
+    return await session.get(AccountRow, (tenant_id, account_id)) is not None
+
+
+async def load_people(
+    session: AsyncSession, tenant_id: str, person_ids: Collection[str]
+) -> dict[str, PersonRow]:
+    if not person_ids:
+        return {}
+    rows = await session.scalars(
+        select(PersonRow).where(
+            PersonRow.tenant_id == tenant_id, PersonRow.person_id.in_(person_ids)
+        )
+    )
+    return {row.person_id: row for row in rows}
+
+
+async def person(session: AsyncSession, tenant_id: str, person_id: str, now: datetime) -> PersonRow:
+    """The person row, created (active, no account) when unknown."""
+    row = await session.get(PersonRow, (tenant_id, person_id))
+    if row is None:
+        row = PersonRow(tenant_id=tenant_id, person_id=person_id, status="active", changed_at=now)
+        session.add(row)
+    return row
+
+
+async def stakeholders(
+    session: AsyncSession, tenant_id: str, account_id: str, plan: SuccessPlan | None
+) -> tuple[Stakeholder, ...]:
+    """The account's people with a known role; the plan's sponsor and owner count as such."""
+    rows = await session.scalars(
+        select(PersonRow).where(
+            PersonRow.tenant_id == tenant_id, PersonRow.account_id == account_id
+        )
+    )
+    named = {}
+    if plan is not None:
+        if plan.sponsor_id:
+            named[plan.sponsor_id] = StakeholderRole.SPONSOR
+        if plan.adoption_owner_id:
+            named[plan.adoption_owner_id] = StakeholderRole.ADOPTION_OWNER
+    people = []
+    for row in rows:
+        role = named.get(row.person_id) or stakeholder_role(row.role)
+        if role is None:
+            continue
+        status = (
+            StakeholderStatus.DEPARTED if row.status == "departed" else StakeholderStatus.ACTIVE
+        )
+        people.append(Stakeholder(row.person_id, role, status, row.changed_at))
+    return tuple(people)
+
+
+def stakeholder_role(role: str | None) -> StakeholderRole | None:
+    """The rules' role for a role string from events (None for roles they ignore)."""
+    if role is None:
+        return None
+    if role in ROLE_ALIASES:
+        return ROLE_ALIASES[role]
+    try:
+        return StakeholderRole(role)
+    except ValueError:
+        return None
+
+
+async def add_mark(
+    session: AsyncSession, tenant_id: str, account_id: str, mark: str, occurred_at: datetime
+) -> None:
+    session.add(
+        LifecycleMarkRow(
+            tenant_id=tenant_id, account_id=account_id, mark=mark, occurred_at=occurred_at
+        )
+    )
+
+
+async def marks_since(
+    session: AsyncSession, tenant_id: str, account_id: str, since: datetime
+) -> list[tuple[str, datetime]]:
+    rows = await session.execute(
+        select(LifecycleMarkRow.mark, LifecycleMarkRow.occurred_at).where(
+            LifecycleMarkRow.tenant_id == tenant_id,
+            LifecycleMarkRow.account_id == account_id,
+            LifecycleMarkRow.occurred_at >= since,
+        )
+    )
+    return [(mark, at) for mark, at in rows]
+
+
+# --- pending events ---------------------------------------------------------------------------
+
+
+async def add_pending(
+    session: AsyncSession, rows: Sequence[tuple[str, str, dict[str, Any]]]
+) -> None:
+    """Keep events of persons not linked to an account yet: (tenant, person, envelope JSON)."""
+    session.add_all(
+        PendingEventRow(tenant_id=t, person_id=p, envelope=envelope) for t, p, envelope in rows
+    )
+
+
+async def take_pending(
+    session: AsyncSession, tenant_id: str, person_ids: Collection[str]
+) -> list[dict[str, Any]]:
+    """Remove and return the pending events of these persons."""
+    if not person_ids:
+        return []
+    rows = await session.execute(
+        delete(PendingEventRow)
+        .where(PendingEventRow.tenant_id == tenant_id, PendingEventRow.person_id.in_(person_ids))
+        .returning(PendingEventRow.envelope)
+    )
+    return [row[0] for row in rows]
+
+
+# --- plans --------------------------------------------------------------------------------------
+
+
+async def get_plan(session: AsyncSession, tenant_id: str, account_id: str) -> SuccessPlan | None:
+    row = await session.get(SuccessPlanRow, (tenant_id, account_id))
+    return SuccessPlan.model_validate(row.plan) if row else None
+
+
+async def put_plan(session: AsyncSession, tenant_id: str, plan: SuccessPlan, now: datetime) -> None:
+    row = await session.get(SuccessPlanRow, (tenant_id, plan.account_id))
+    data = plan.model_dump(mode="json")
+    if row is None:
+        session.add(
+            SuccessPlanRow(
+                tenant_id=tenant_id, account_id=plan.account_id, plan=data, updated_at=now
+            )
+        )
+    else:
+        row.plan = data
+        row.updated_at = now
+
+
+async def plans_in_segment(
+    session: AsyncSession, tenant_id: str, segment: str
+) -> list[SuccessPlan]:
+    rows = await session.scalars(
+        select(SuccessPlanRow.plan)
+        .join(
+            AccountRow,
+            (AccountRow.tenant_id == SuccessPlanRow.tenant_id)
+            & (AccountRow.account_id == SuccessPlanRow.account_id),
+        )
+        .where(SuccessPlanRow.tenant_id == tenant_id, AccountRow.segment == segment)
+    )
+    return [SuccessPlan.model_validate(plan) for plan in rows]
+
+
+# --- signals ----------------------------------------------------------------------------------
+
+
+async def signals_of(
+    session: AsyncSession, tenant_id: str, account_id: str, state: SignalState | None = None
+) -> list[SignalRow]:
+    query = select(SignalRow).where(
+        SignalRow.tenant_id == tenant_id, SignalRow.account_id == account_id
+    )
+    if state is not None:
+        query = query.where(SignalRow.state == state.value)
+    return list(await session.scalars(query.order_by(SignalRow.raised_at, SignalRow.id)))
+
+
+async def get_signal(
+    session: AsyncSession, tenant_id: str, account_id: str, signal_id: str
+) -> SignalRow | None:
+    row = await session.get(SignalRow, signal_id, with_for_update=True)
+    if row is None or row.tenant_id != tenant_id or row.account_id != account_id:
+        return None
+    return row
+
+
+async def reorganization_acknowledged_at(
+    session: AsyncSession, tenant_id: str, account_id: str
+) -> datetime | None:
+    result: datetime | None = await session.scalar(
+        select(func.max(SignalRow.acknowledged_at)).where(
+            SignalRow.tenant_id == tenant_id,
+            SignalRow.account_id == account_id,
+            SignalRow.signal_type == SignalType.REORGANIZATION.value,
+        )
+    )
+    return result
+
+
+def add_signal(session: AsyncSession, row: SignalRow) -> None:
+    session.add(row)
+
+
+# --- health and accounts list -----------------------------------------------------------------
+
+
+async def get_health(
+    session: AsyncSession, tenant_id: str, account_id: str
+) -> HealthSnapshotRow | None:
+    return await session.get(HealthSnapshotRow, (tenant_id, account_id))
+
+
+async def evaluated_at(
+    session: AsyncSession, tenant_id: str, account_ids: Collection[str]
+) -> dict[str, datetime]:
+    """When each of these accounts was last evaluated (accounts never evaluated are absent)."""
+    if not account_ids:
+        return {}
+    rows = await session.execute(
+        select(HealthSnapshotRow.account_id, HealthSnapshotRow.computed_at).where(
+            HealthSnapshotRow.tenant_id == tenant_id,
+            HealthSnapshotRow.account_id.in_(account_ids),
+        )
+    )
+    return {account_id: at for account_id, at in rows}
+
+
+def add_health(session: AsyncSession, row: HealthSnapshotRow) -> None:
+    session.add(row)
+
+
+async def list_accounts(
+    session: AsyncSession, tenant_id: str, *, limit: int, offset: int
+) -> tuple[list[tuple[AccountRow, float | None, int]], int]:
+    """A page of accounts with their health score and open signal count, and the total."""
+    open_counts = (
+        select(SignalRow.account_id, func.count().label("open_count"))
+        .where(SignalRow.tenant_id == tenant_id, SignalRow.state == SignalState.OPEN.value)
+        .group_by(SignalRow.account_id)
+        .subquery()
+    )
+    query = (
+        select(AccountRow, HealthSnapshotRow.score, open_counts.c.open_count)
+        .outerjoin(
+            HealthSnapshotRow,
+            (HealthSnapshotRow.tenant_id == AccountRow.tenant_id)
+            & (HealthSnapshotRow.account_id == AccountRow.account_id),
+        )
+        .outerjoin(open_counts, open_counts.c.account_id == AccountRow.account_id)
+        .where(AccountRow.tenant_id == tenant_id)
+        .order_by(AccountRow.account_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.execute(query)).all()
+    total = await session.scalar(
+        select(func.count()).select_from(AccountRow).where(AccountRow.tenant_id == tenant_id)
+    )
+    return [(row[0], row[1], int(row[2] or 0)) for row in rows], int(total or 0)
+
+
+async def lock_accounts(
+    session: AsyncSession, tenant_id: str, account_ids: Collection[str]
+) -> None:
+    """Serialise evaluations of these accounts (the consumer and plan PUTs) on PostgreSQL."""
+    if _dialect(session) != "postgresql" or not account_ids:
+        return
+    await session.execute(
+        select(AccountRow.account_id)
+        .where(AccountRow.tenant_id == tenant_id, AccountRow.account_id.in_(sorted(account_ids)))
+        .order_by(AccountRow.account_id)
+        .with_for_update()
+    )
+
+
+# --- outbox -------------------------------------------------------------------------------------
+
+
+def add_outbox(session: AsyncSession, change: SignalChange) -> None:
+    session.add(
+        OutboxRow(
+            change_id=change.id,
+            tenant_id=change.tenant_id,
+            account_id=change.account_id,
+            payload=change.model_dump(mode="json"),
+        )
+    )
+
+
+async def unsent(session: AsyncSession, limit: int) -> list[OutboxRow]:
+    """The oldest unsent changes, locked so that another relay skips them."""
+    return list(
+        await session.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.sent_at.is_(None))
+            .order_by(OutboxRow.seq)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+async def mark_sent(session: AsyncSession, seqs: Collection[int], now: datetime) -> None:
+    await session.execute(update(OutboxRow).where(OutboxRow.seq.in_(seqs)).values(sent_at=now))
