@@ -43,3 +43,5 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
     # aiokafka logs every reconnect attempt at ERROR while a broker is down; the consumer loop
     # reports the outage once.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    # One line per outgoing request drowns what matters; failures surface where they are handled.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

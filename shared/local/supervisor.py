@@ -9,15 +9,12 @@ import asyncio
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
-
-import httpx
 
 from shared.db import create_engine, create_session_factory
 from shared.local import kafka as local_kafka
+from shared.local.demo import DEMO_ACCOUNTS, already_loaded, load_scenario, subscribe_receiver
+from shared.local.processes import ServiceProcess
 from shared.migrate import upgrade
 from shared.service import bootstrap_topics
 from shared.settings import ServiceSettings
@@ -30,71 +27,33 @@ SERVICES: dict[str, int] = {
     "notifier": 8004,
 }
 DEMO_TENANT_ID = "tn_demo"
-READY_TIMEOUT_SECONDS = 60.0
-
-
-@dataclass
-class RunningService:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+RECEIVER_PORT = 8005
 
 
 def _service_env(settings: ServiceSettings) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        AMPM_DATABASE_URL=settings.database_url,
-        AMPM_KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
-        AMPM_LOG_JSON=os.environ.get("AMPM_LOG_JSON", "false"),
-        AMPM_ADMIN_TOKEN=settings.admin_token or "",
-    )
-    for name, port in SERVICES.items():
-        env.setdefault(f"AMPM_{name.upper()}_PORT", str(port))
+    env = {
+        "AMPM_DATABASE_URL": settings.database_url,
+        "AMPM_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "AMPM_LOG_JSON": os.environ.get("AMPM_LOG_JSON", "false"),
+        "AMPM_ADMIN_TOKEN": settings.admin_token or "",
+        # The demo receiver runs on loopback, which the SSRF guard refuses unless allowlisted.
+        "AMPM_NOTIFIER_ALLOWED_CIDRS": os.environ.get(
+            "AMPM_NOTIFIER_ALLOWED_CIDRS", "127.0.0.1/32"
+        ),
+    }
     return env
 
 
-def _start_services(settings: ServiceSettings) -> list[RunningService]:
+async def _start_services(settings: ServiceSettings) -> list[ServiceProcess]:
     env = _service_env(settings)
-    running = []
-    for name in SERVICES:
-        port = int(env[f"AMPM_{name.upper()}_PORT"])
-        process = subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env)
-        running.append(RunningService(name, port, process))
-    return running
-
-
-def _wait_ready(services: list[RunningService]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    pending = list(services)
-    with httpx.Client(timeout=2.0) as client:
-        while pending:
-            for service in list(pending):
-                if service.process.poll() is not None:
-                    raise RuntimeError(f"{service.name} exited with {service.process.returncode}")
-                try:
-                    if client.get(f"{service.url}/readyz").status_code == 200:
-                        pending.remove(service)
-                except httpx.TransportError:
-                    pass
-            if time.monotonic() > deadline:
-                names = ", ".join(s.name for s in pending)
-                raise RuntimeError(f"not ready after {READY_TIMEOUT_SECONDS:.0f}s: {names}")
-            time.sleep(0.25)
-
-
-def _stop(services: list[RunningService]) -> None:
-    for service in services:
-        if service.process.poll() is None:
-            service.process.send_signal(signal.SIGTERM)
-    for service in services:
-        try:
-            service.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            service.process.kill()
+    services = [
+        ServiceProcess(
+            name, env, port=int(os.environ.get(f"AMPM_{name.upper()}_PORT", str(default_port)))
+        )
+        for name, default_port in SERVICES.items()
+    ]
+    await asyncio.gather(*(service.start() for service in services))
+    return services
 
 
 async def _demo_tenant(settings: ServiceSettings) -> CreatedTenant:
@@ -104,6 +63,29 @@ async def _demo_tenant(settings: ServiceSettings) -> CreatedTenant:
             return await ensure_tenant(session, DEMO_TENANT_ID, "Demo vendor")
     finally:
         await engine.dispose()
+
+
+def _load_demo(services: list[ServiceProcess], demo: CreatedTenant) -> ServiceProcess:
+    """Subscribe the receiver, then replay the scenario unless an earlier run did."""
+    urls = {service.name: service.url for service in services}
+    secret_key = demo.secret_key.plaintext
+    receiver_url = f"http://127.0.0.1:{RECEIVER_PORT}/webhooks"
+    secret = subscribe_receiver(urls["notifier"], secret_key, receiver_url)
+    receiver = ServiceProcess(
+        "receiver",
+        {"AMPM_DEMO_WEBHOOK_SECRET": secret, "AMPM_DEMO_RECEIVER_PORT": str(RECEIVER_PORT)},
+        port=RECEIVER_PORT,
+        module="shared.local.receiver",
+        ready_path="/docs",
+    )
+    asyncio.run(receiver.start())
+    if already_loaded(urls["correlation"], secret_key):
+        print("demo scenario already loaded (delete ./ampm.db* to replay it)")
+    else:
+        print("replaying the demo scenario through the ingest API ...", flush=True)
+        accepted = load_scenario(urls, demo.write_key.plaintext, secret_key)
+        print(f"demo scenario loaded: {accepted} events accepted", flush=True)
+    return receiver
 
 
 def run_local_system(settings: ServiceSettings) -> int:
@@ -118,7 +100,7 @@ def run_local_system(settings: ServiceSettings) -> int:
         broker.start()
         seconds = asyncio.run(broker.wait_ready())
         print(f"kafka ready on {broker.config.bootstrap_servers} in {seconds:.1f}s")
-    services: list[RunningService] = []
+    services: list[ServiceProcess] = []
     stopping = False
 
     def _request_stop(_signum: int, _frame: object) -> None:
@@ -130,27 +112,29 @@ def run_local_system(settings: ServiceSettings) -> int:
     try:
         upgrade(settings.database_url)
         asyncio.run(bootstrap_topics(settings))
-        services = _start_services(settings)
-        _wait_ready(services)
+        services = asyncio.run(_start_services(settings))
         demo = asyncio.run(_demo_tenant(settings))
+        services.append(_load_demo(services, demo))
         _print_welcome(services, demo, settings)
         while not stopping:
             for service in services:
-                if service.process.poll() is not None:
-                    print(f"{service.name} exited with {service.process.returncode}; stopping")
+                code = service.exited()
+                if code is not None:
+                    print(f"{service.name} exited with {code}; stopping")
                     return 1
             time.sleep(0.5)
         return 0
     finally:
         print("stopping services ...")
-        _stop(services)
+        for service in services:
+            service.stop()
         if started_broker:
             broker.stop()
             print("kafka stopped")
 
 
 def _print_welcome(
-    services: list[RunningService], demo: CreatedTenant, settings: ServiceSettings
+    services: list[ServiceProcess], demo: CreatedTenant, settings: ServiceSettings
 ) -> None:
     print("\nampm is running (Ctrl-C stops everything)\n")
     for service in services:
@@ -160,4 +144,10 @@ def _print_welcome(
     print(f"  admin token  {settings.admin_token}\n")
     print(f"demo tenant {demo.tenant.id} (new keys each start; shown once):")
     print(f"  write key    {demo.write_key.plaintext}")
-    print(f"  secret key   {demo.secret_key.plaintext}\n", flush=True)
+    print(f"  secret key   {demo.secret_key.plaintext}\n")
+    print(f"demo accounts: {', '.join(DEMO_ACCOUNTS)}; try (README: 'The demo'):")
+    print(f"  export SECRET_KEY={demo.secret_key.plaintext}")
+    print(
+        '  curl localhost:8002/v1/accounts/northwind-leads/ampm -H "Authorization: Bearer $SECRET_KEY"'
+    )
+    print("webhooks the notifier sends are printed below as 'webhook verified ...'\n", flush=True)
