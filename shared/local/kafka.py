@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ctypes
+import ctypes.util
 import os
 import secrets
 import shutil
@@ -169,9 +171,10 @@ class BrokerConfig:
 class LocalBroker:
     """Start, watch and stop one broker process described by a ``BrokerConfig``."""
 
-    def __init__(self, config: BrokerConfig, libs: Path) -> None:
+    def __init__(self, config: BrokerConfig, libs: Path, *, dies_with_parent: bool = False) -> None:
         self.config = config
         self.libs = libs
+        self.dies_with_parent = dies_with_parent
         self._process: subprocess.Popen[bytes] | None = None
 
     def _java(self) -> str:
@@ -235,6 +238,7 @@ class LocalBroker:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if self.dies_with_parent else None,
             )
         self.config.pid_file.write_text(str(self._process.pid))
         return self._process.pid
@@ -333,9 +337,22 @@ def dev_broker(port: int = 9092, controller_port: int = 9093) -> LocalBroker:
 
 
 def throwaway_broker(home: Path) -> LocalBroker:
-    """A broker on free ports in a fresh directory, for a test session."""
+    """A broker on free ports in a fresh directory, for a test session or a benchmark.
+
+    It receives SIGTERM when the process that started it dies, so an interrupted test run
+    leaves no JVM behind.
+    """
     config = BrokerConfig(home=home, port=free_port(), controller_port=free_port())
-    return LocalBroker(config, fetch_jars())
+    return LocalBroker(config, fetch_jars(), dies_with_parent=True)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask Linux to signal it when the parent dies.
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def main(argv: list[str]) -> int:
