@@ -13,9 +13,14 @@ from shared.local.paths import free_port
 
 
 @asynccontextmanager
-async def serve_app(app: FastAPI, *, startup_timeout: float = 30.0) -> AsyncIterator[str]:
-    """Serve ``app`` (lifespan included) and yield its base URL; shut it down on exit."""
-    port = free_port()
+async def serve_app(
+    app: FastAPI, *, port: int | None = None, startup_timeout: float = 30.0
+) -> AsyncIterator[str]:
+    """Serve ``app`` (lifespan included) and yield its base URL; shut it down on exit.
+
+    Give ``port`` to come back on the same address after a stop (a receiver outage).
+    """
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
     )

@@ -1,0 +1,277 @@
+"""Faults while events flow: each ends with exact totals, nothing lost and nothing counted twice.
+
+Events carry client-chosen ids and the client resends a batch after a 503 or a dropped
+connection, as a real SDK does; the system's idempotence makes the totals exact anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from standardwebhooks.webhooks import Webhook
+
+from shared.local.kafka import throwaway_broker
+from shared.local.paths import free_port
+from shared.tenant_store import CreatedTenant
+from tests.conftest import PostgresServer
+from tests.e2e.conftest import System, start_system, system_environment
+from tests.e2e.test_end_to_end import register_endpoint, verified
+from tests.notifier.receiver import Receiver
+from tests.support.kafka import read_records
+from tests.support.servers import serve_app
+
+pytestmark = pytest.mark.integration
+
+BATCH = 50
+
+
+def _batches(account: str, metric: str, count: int) -> list[list[dict[str, Any]]]:
+    """``count`` usage events with fixed ids and values 1..count, in batches."""
+    now = datetime.now(UTC).isoformat()
+    run = uuid.uuid4().hex[:8]
+    events = [
+        {
+            "id": f"{run}-{n}",
+            "kind": "usage",
+            "name": metric,
+            "account_id": account,
+            "value": float(n),
+            "occurred_at": now,
+        }
+        for n in range(1, count + 1)
+    ]
+    return [events[i : i + BATCH] for i in range(0, count, BATCH)]
+
+
+async def _send_until_accepted(
+    client: httpx.AsyncClient, url: str, batch: list[dict[str, Any]], statuses: list[int]
+) -> None:
+    """Post one batch, resending the same ids until ingest acknowledges it."""
+    async with asyncio.timeout(120):
+        while True:
+            try:
+                answer = await client.post(url, json={"events": batch})
+            except httpx.TransportError:
+                statuses.append(0)
+                await asyncio.sleep(0.2)
+                continue
+            statuses.append(answer.status_code)
+            if answer.status_code == 200:
+                return
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"]
+            await asyncio.sleep(0.2)
+
+
+async def _bucket_totals(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: str, account: str, metric: str
+) -> tuple[int, float]:
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT coalesce(sum(count), 0), coalesce(sum(sum), 0) FROM corr_buckets "
+                    "WHERE tenant_id = :t AND account_id = :a AND metric = :m"
+                ),
+                {"t": tenant_id, "a": account, "m": metric},
+            )
+        ).one()
+    return int(row[0]), float(row[1])
+
+
+async def _wait_for_totals(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: str,
+    account: str,
+    metric: str,
+    count: int,
+) -> tuple[int, float]:
+    async with asyncio.timeout(90):
+        while True:
+            totals = await _bucket_totals(sessions, tenant_id, account, metric)
+            if totals[0] >= count:
+                return totals
+            await asyncio.sleep(0.25)
+
+
+def _expected(count: int) -> tuple[int, float]:
+    return count, float(count * (count + 1) // 2)
+
+
+async def _ingest_all(
+    system: System,
+    batches: list[list[dict[str, Any]]],
+    during: Callable[[int], Any],
+) -> list[int]:
+    """Send every batch in order, calling ``during(i)`` before batch ``i``."""
+    statuses: list[int] = []
+    async with httpx.AsyncClient(headers=system.write_headers(), timeout=30) as client:
+        for index, batch in enumerate(batches):
+            await during(index)
+            await _send_until_accepted(client, f"{system.url('ingest')}/v1/events", batch, statuses)
+    return statuses
+
+
+async def test_correlation_killed_mid_stream_counts_every_event_once(
+    system: System, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    count = 1000
+    batches = _batches("fault-kill", "widgets_made", count)
+    correlation = system.services["correlation"]
+
+    async def chaos(index: int) -> None:
+        if index == 6:
+            correlation.kill()
+        if index == 14:
+            await correlation.start()
+
+    await _ingest_all(system, batches, chaos)
+    totals = await _wait_for_totals(
+        sessions, system.tenant.tenant.id, "fault-kill", "widgets_made", count
+    )
+    assert totals == _expected(count)
+
+
+async def test_broker_restart_during_ingestion_loses_and_duplicates_nothing(
+    base_settings: dict[str, Any],
+    tenant: CreatedTenant,
+    sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    broker = throwaway_broker(tmp_path / "kafka")
+    broker.start()
+    await broker.wait_ready()
+    environment = system_environment(
+        {**base_settings, "kafka_bootstrap_servers": broker.config.bootstrap_servers}
+    )
+    environment["AMPM_INGEST_PUBLISH_TIMEOUT_SECONDS"] = "2"
+    running = await start_system(environment, tenant, tmp_path)
+    count = 600
+    batches = _batches("fault-broker", "reports_sent", count)
+    down_statuses: list[int] = []
+
+    async def outage(index: int) -> None:
+        if index == 4:
+            broker.stop()
+            # While the broker is down, ingest refuses: 503, never a 2xx.
+            async with httpx.AsyncClient(headers=running.write_headers(), timeout=30) as client:
+                for probe in _batches("fault-broker-probe", "probe", 3 * BATCH):
+                    answer = await client.post(
+                        f"{running.url('ingest')}/v1/events", json={"events": probe}
+                    )
+                    down_statuses.append(answer.status_code)
+            broker.start()
+            await broker.wait_ready()
+
+    try:
+        await _ingest_all(running, batches, outage)
+        totals = await _wait_for_totals(
+            sessions, tenant.tenant.id, "fault-broker", "reports_sent", count
+        )
+        # The broker kept what it acknowledged across the restart: all of it is on the topic.
+        records = await read_records(
+            broker.config.bootstrap_servers,
+            f"{environment['AMPM_TOPIC_NAMESPACE']}ampm.events",
+            count,
+        )
+    finally:
+        for service in running.services.values():
+            service.stop()
+        broker.stop()
+    assert down_statuses == [503, 503, 503]
+    assert totals == _expected(count)
+    assert len(records) >= count
+
+
+async def test_postgres_restart_while_consumers_run(
+    system: System,
+    sessions: async_sessionmaker[AsyncSession],
+    postgres_server: PostgresServer,
+) -> None:
+    if postgres_server.local is None:
+        pytest.skip("needs the throwaway PostgreSQL server of the test session")
+    local = postgres_server.local
+    count = 800
+    batches = _batches("fault-db", "invoices_matched", count)
+
+    async def restart(index: int) -> None:
+        if index == 5:
+            await asyncio.to_thread(local.restart)
+
+    await _ingest_all(system, batches, restart)
+    totals = await _wait_for_totals(
+        sessions, system.tenant.tenant.id, "fault-db", "invoices_matched", count
+    )
+    assert totals == _expected(count)
+
+
+async def test_webhook_receiver_outage_then_every_message_delivered_signed(
+    system: System,
+) -> None:
+    recorder = Receiver()
+    port = free_port()
+    async with serve_app(recorder.app(), port=port) as url:
+        secret = await register_endpoint(system, f"{url}/hooks")
+    # The receiver is down while the signals are raised.
+    async with httpx.AsyncClient(headers=system.write_headers(), timeout=30) as client:
+        answer = await client.post(
+            f"{system.url('ingest')}/v1/events",
+            json={
+                "events": [
+                    {
+                        "kind": "lifecycle",
+                        "name": "blocker.reported",
+                        "account_id": "fault-hooks",
+                        "properties": {"blocker_id": f"b-{n}", "description": "SSO not configured"},
+                    }
+                    for n in range(3)
+                ]
+            },
+        )
+    assert answer.status_code == 200, answer.text
+    # Wait until the notifier has tried (and failed) each message at least once.
+    notifier = system.url("notifier")
+    async with httpx.AsyncClient(headers=system.secret_headers()) as client:
+        async with asyncio.timeout(60):
+            while True:
+                page = (await client.get(f"{notifier}/v1/webhooks/messages")).json()
+                failed_attempts = 0
+                for message in page["data"]:
+                    attempts = await client.get(
+                        f"{notifier}/v1/webhooks/messages/{message['id']}/attempts"
+                    )
+                    failed_attempts += len(attempts.json())
+                if failed_attempts >= 3:
+                    break
+                await asyncio.sleep(0.2)
+
+    async with serve_app(recorder.app(), port=port):
+
+        def delivered() -> bool:
+            raised = [
+                p for p in verified(recorder, "/hooks", secret) if p["type"] == "signal.raised"
+            ]
+            return len(raised) >= 3
+
+        await recorder.wait_until(delivered, deadline_seconds=60)
+        succeeded = recorder.succeeded("/hooks")
+    ids = [r.webhook_id for r in succeeded]
+    assert len(ids) == len(set(ids)), "a message was delivered twice"
+    webhook = Webhook(secret)
+    for delivery in succeeded:
+        webhook.verify(delivery.body, delivery.headers)
+    blockers = {
+        p["data"]["subject"]
+        for p in verified(recorder, "/hooks", secret)
+        if p["type"] == "signal.raised"
+    }
+    assert blockers == {"b-0", "b-1", "b-2"}
