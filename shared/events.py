@@ -40,9 +40,13 @@ class EventSource(StrEnum):
     KAFKA = "kafka"
 
 
-EventId = Annotated[str, StringConstraints(min_length=1, max_length=EVENT_ID_MAX_LENGTH)]
-EventName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# No NUL characters: no database column can store them, so they are refused at the door.
+NO_NUL = r"^[^\x00]*$"
+EventId = Annotated[
+    str, StringConstraints(min_length=1, max_length=EVENT_ID_MAX_LENGTH, pattern=NO_NUL)
+]
+EventName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
 
 
 def new_event_id() -> str:
@@ -67,7 +71,7 @@ class Envelope(BaseModel):
     kind: EventKind
     name: EventName
     value: float = Field(default=1.0, allow_inf_nan=False)
-    unit: str | None = Field(default=None, max_length=50)
+    unit: str | None = Field(default=None, max_length=50, pattern=NO_NUL)
     properties: dict[str, Any] = Field(default_factory=dict)
     occurred_at: AwareDatetime
     received_at: AwareDatetime

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.errors import ApiError
+from shared.errors import ApiError, BadRequest, ServiceUnavailable, Unprocessable
 
 log = structlog.get_logger(__name__)
+
+# PostgreSQL text cannot hold these; the driver's error class names say which one it met.
+UNSTORABLE_TEXT_ERRORS = {"CharacterNotInRepertoireError", "UntranslatableCharacterError"}
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -61,9 +68,58 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if type(exc.orig).__name__ in UNSTORABLE_TEXT_ERRORS:
+            error: ApiError = Unprocessable(
+                "text fields cannot contain NUL characters", field="body", code="invalid_character"
+            )
+        elif isinstance(exc, OperationalError) or exc.connection_invalidated:
+            log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+            error = ServiceUnavailable(
+                "the database is unavailable; retry later",
+                retry_after=DATABASE_RETRY_AFTER_SECONDS,
+            )
+        else:
+            return await _unexpected(request, exc)
+        return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path, error=type(exc).__name__)
         return JSONResponse(
             {"error": {"code": "internal_error", "message": "internal error"}}, status_code=500
         )
+
+
+class RejectNulCharacters:
+    """ASGI middleware: a NUL character in the path or query is a 400 naming the parameter.
+
+    Nothing downstream can store it (PostgreSQL text refuses it), so it is refused at the door.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            field = _nul_field(scope)
+            if field is not None:
+                error = BadRequest(
+                    f"{field} contains a NUL character", field=field, code="invalid_character"
+                )
+                response = JSONResponse(error.body(), status_code=error.status_code)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _nul_field(scope: Scope) -> str | None:
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    for name, value in parse_qsl(
+        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+    ):
+        if "\x00" in name or "\x00" in value:
+            return f"query.{name.replace(chr(0), '')}"
+    return None

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import check_database, create_engine, create_session_factory
-from shared.http import install_error_handlers
+from shared.http import RejectNulCharacters, install_error_handlers
 from shared.kafka import check_kafka, create_producer, ensure_topics
 from shared.logging import configure_logging
 from shared.ops import ReadinessCheck, RequestMetrics, ops_router
@@ -133,6 +133,7 @@ def build_app(
     app.state.settings = settings
     app.state.registry = registry
     install_error_handlers(app)
+    app.add_middleware(RejectNulCharacters)
     app.add_middleware(RequestMetrics, registry=registry)
     app.include_router(ops_router(checks, registry))
     return app

@@ -38,6 +38,7 @@ from services.ingest.errors import (
 )
 from services.ingest.payloads import parse_json
 from shared.events import (
+    NO_NUL,
     Envelope,
     EventId,
     EventKind,
@@ -74,7 +75,7 @@ class NativeEvent(BaseModel):
     account_id: ExternalId | None = None
     person_id: ExternalId | None = None
     value: FiniteNumber | None = None
-    unit: str | None = Field(default=None, max_length=50)
+    unit: str | None = Field(default=None, max_length=50, pattern=NO_NUL)
     occurred_at: AwareDatetime | None = None
     properties: dict[str, Any] | None = None
 

@@ -106,3 +106,12 @@ def test_infinite_value_is_rejected() -> None:
     with pytest.raises(MalformedEnvelope) as caught:
         Envelope.from_value(orjson.dumps(data))
     assert caught.value.field == "value"
+
+
+@pytest.mark.parametrize("field", ["id", "account_id", "person_id", "name", "unit"])
+def test_nul_characters_are_rejected(field: str) -> None:
+    data = orjson.loads(activity_envelope().to_value())
+    data[field] = "north\x00wind"
+    with pytest.raises(MalformedEnvelope) as caught:
+        Envelope.from_value(orjson.dumps(data))
+    assert caught.value.field == field
