@@ -108,13 +108,12 @@ class Envelope(BaseModel):
         if value is None:
             raise MalformedEnvelope("value", "the message has no value")
         try:
-            data = orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            raise MalformedEnvelope("value", f"not valid JSON: {exc}") from exc
-        try:
-            return cls.model_validate(data)
+            # pydantic parses and validates in one pass: consumers decode every event.
+            return cls.model_validate_json(value)
         except ValidationError as exc:
             first = exc.errors()[0]
+            if first["type"] == "json_invalid":
+                raise MalformedEnvelope("value", f"not valid JSON: {first['msg']}") from exc
             field = ".".join(str(part) for part in first["loc"]) or "value"
             raise MalformedEnvelope(field, first["msg"]) from exc
 

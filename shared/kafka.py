@@ -174,12 +174,15 @@ class ConsumeLoop:
         """Poll, handle and commit until cancelled."""
         while True:
             batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
-            for partition, records in batches.items():
-                await self._process(partition, records)
+            if any(batches.values()):
+                await self._process(batches)
 
     async def _process(
-        self, partition: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]
+        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
     ) -> None:
+        # One handler call (one transaction) for everything a poll returned, across partitions:
+        # each partition's records stay in order, and the per-transaction cost is shared.
+        records = [record for partition_records in batches.values() for record in partition_records]
         letters = await self._with_retries(records)
         if letters:
             await self._retry_transient(
@@ -196,7 +199,9 @@ class ConsumeLoop:
                 )
         try:
             await self._retry_transient(
-                lambda: self._consumer.commit({partition: records[-1].offset + 1})
+                lambda: self._consumer.commit(
+                    {partition: rs[-1].offset + 1 for partition, rs in batches.items() if rs}
+                )
             )
         except (CommitFailedError, IllegalStateError) as exc:
             # The partition moved to another member, which re-reads from the last commit;
