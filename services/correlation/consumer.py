@@ -42,7 +42,7 @@ def events_consumer(settings: CorrelationSettings, topics: Topics) -> AIOKafkaCo
     return create_consumer(
         settings,
         topics.events,
-        group_id=settings.consumer_group,
+        group_id=settings.group_id,
         client_id="ampm-correlation",
         max_poll_records=settings.max_poll_records,
     )

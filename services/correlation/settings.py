@@ -66,3 +66,8 @@ class CorrelationSettings(ServiceSettings):
             reorganization_quiet_window=timedelta(days=self.reorganization_quiet_days),
             adoption_drop_share=self.adoption_drop_share,
         )
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group, under the topic namespace like the topics it reads."""
+        return f"{self.topic_namespace}{self.consumer_group}"

@@ -116,13 +116,13 @@ async def test_redelivered_batch_after_a_crash_before_the_offset_commit_counts_o
     first = await usage_totals(sessions, tenant_id, "acme")
     assert first["report.viewed"] == (30, 30.0)
     assert first[USAGE_METRIC][0] == 30
-    assert await committed_total(kafka_bootstrap, settings.consumer_group) == 0
+    assert await committed_total(kafka_bootstrap, settings.group_id) == 0
 
     # The restarted service reads the same records again from the last committed offset.
     async with serve_app(create_app(settings)):
 
         async def caught_up() -> bool:
-            return await committed_total(kafka_bootstrap, settings.consumer_group) == 32
+            return await committed_total(kafka_bootstrap, settings.group_id) == 32
 
         await eventually(caught_up)
     assert await usage_totals(sessions, tenant_id, "acme") == first
