@@ -20,19 +20,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.correlation.consumer import batch_handler, events_consumer
@@ -42,55 +38,13 @@ from services.correlation.settings import CorrelationSettings
 from shared.db import create_engine, create_session_factory
 from shared.events import Envelope, EventKind, EventSource
 from shared.kafka import ConsumeLoop
-from shared.local.kafka import throwaway_broker
-from shared.local.postgres import LocalPostgres
-from shared.migrate import upgrade
+from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 from shared.service import bootstrap_topics
-from shared.tenant_store import create_tenant
 
 BATCH = 500
 HISTORY_BATCH = 5000  # history is loaded in large batches: it is set-up, not measured
 ACTIVITIES = ("new_contacts_identified", "targeted_profiles", "social_campaigns")
 KPI = "lead_conversion_rate"
-
-
-@asynccontextmanager
-async def infrastructure() -> AsyncIterator[tuple[str, str]]:
-    """(maintenance database URL, Kafka bootstrap servers), started here unless given."""
-    with tempfile.TemporaryDirectory(prefix="ampm-bench-") as home:
-        postgres = None
-        broker = None
-        database = os.environ.get("AMPM_DATABASE_URL")
-        if not database:
-            postgres = LocalPostgres()
-            postgres.start()
-            database = postgres.url("postgres")
-        bootstrap = os.environ.get("AMPM_TEST_KAFKA_BOOTSTRAP")
-        if not bootstrap:
-            broker = throwaway_broker(Path(home) / "kafka")
-            broker.start()
-            await broker.wait_ready()
-            bootstrap = broker.config.bootstrap_servers
-        try:
-            yield database, bootstrap
-        finally:
-            if broker:
-                broker.stop()
-            if postgres:
-                postgres.destroy()
-
-
-async def fresh_database(maintenance_url: str) -> str:
-    name = f"ampm_bench_{uuid.uuid4().hex[:8]}"
-    dsn = make_url(maintenance_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    url = make_url(maintenance_url).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)
-    return url
 
 
 def generate(
@@ -277,69 +231,74 @@ async def probes(
 
 
 async def run(args: argparse.Namespace) -> None:
-    async with infrastructure() as (maintenance_url, bootstrap):
-        url = await fresh_database(maintenance_url)
-        engine = create_engine(url)
-        sessions = create_session_factory(engine)
-        try:
-            async with sessions.begin() as session:
-                tenant = (await create_tenant(session, "bench")).tenant
-            settings = CorrelationSettings(
-                database_url=url,
-                kafka_bootstrap_servers=bootstrap,
-                topic_namespace=f"bench{uuid.uuid4().hex[:6]}.",
-                topic_partitions=args.partitions,
-                consumer_group=f"bench-{uuid.uuid4().hex[:6]}",
-                log_json=False,
-            )
-            for i in range(args.accounts):
-                await put_plan(sessions, tenant.id, f"acct-{i}", plan_body(), settings)
+    with tempfile.TemporaryDirectory(prefix="ampm-bench-") as home:
+        async with throwaway_infrastructure(Path(home)) as infrastructure:
+            await measure(args, infrastructure.maintenance_url, infrastructure.bootstrap_servers)
 
-            # 1. throughput through Kafka, service vs raw consumer, same records.
-            topics = await bootstrap_topics(settings)
-            # Live traffic happened in the last hour; --backfill spreads it over 26 weeks, so
-            # nearly every batch changes ended periods and re-evaluates every account it touches.
-            spread = timedelta(weeks=26) if args.backfill else timedelta(hours=1)
-            events = generate(tenant.id, args.accounts, args.events, seed=1, spread=spread)
-            await publish(bootstrap, topics.events, events)
-            raw_seconds = await raw_consume(
-                bootstrap, topics.events, len(events), settings.max_poll_records
-            )
-            service_seconds = await service_consume(settings, sessions, len(events))
-            raw_rate = len(events) / raw_seconds
-            service_rate = len(events) / service_seconds
+
+async def measure(args: argparse.Namespace, maintenance_url: str, bootstrap: str) -> None:
+    """Both measurements on a fresh database of the server and the given broker."""
+    url = await create_database(maintenance_url, prefix="ampm_bench")
+    tenant = (await create_tenant_keys(url, "bench")).tenant
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    try:
+        settings = CorrelationSettings(
+            database_url=url,
+            kafka_bootstrap_servers=bootstrap,
+            topic_namespace=f"bench{uuid.uuid4().hex[:6]}.",
+            topic_partitions=args.partitions,
+            consumer_group=f"bench-{uuid.uuid4().hex[:6]}",
+            log_json=False,
+        )
+        for i in range(args.accounts):
+            await put_plan(sessions, tenant.id, f"acct-{i}", plan_body(), settings)
+
+        # 1. throughput through Kafka, service vs raw consumer, same records.
+        topics = await bootstrap_topics(settings)
+        # Live traffic happened in the last hour; --backfill spreads it over 26 weeks, so
+        # nearly every batch changes ended periods and re-evaluates every account it touches.
+        spread = timedelta(weeks=26) if args.backfill else timedelta(hours=1)
+        events = generate(tenant.id, args.accounts, args.events, seed=1, spread=spread)
+        await publish(bootstrap, topics.events, events)
+        raw_seconds = await raw_consume(
+            bootstrap, topics.events, len(events), settings.max_poll_records
+        )
+        service_seconds = await service_consume(settings, sessions, len(events))
+        raw_rate = len(events) / raw_seconds
+        service_rate = len(events) / service_seconds
+        print(
+            f"throughput: {len(events)} {'backfill' if args.backfill else 'live'} events, "
+            f"{args.accounts} accounts with plans, {args.partitions} partitions"
+        )
+        print(f"  raw aiokafka consume : {raw_rate:10.0f} events/s")
+        print(f"  correlation consumer : {service_rate:10.0f} events/s (into PostgreSQL)")
+        print(f"  ratio service/raw    : {service_rate / raw_rate:10.2f} (target >= 0.3)")
+
+        # 2. per-event cost against history size (handler only, same batches).
+        small, large = args.history_small, args.history_large
+        present = len(events)
+        await load_history(
+            sessions,
+            settings,
+            generate(tenant.id, args.accounts, max(0, small - present), seed=2),
+        )
+        small_costs = await probes(sessions, settings, tenant.id, args, seed=3)
+        await load_history(
+            sessions, settings, generate(tenant.id, args.accounts, large - small, seed=4)
+        )
+        large_costs = await probes(sessions, settings, tenant.id, args, seed=5)
+        print(f"history: per-event cost of {args.probe} new events in {BATCH}-event batches")
+        for label, cost_small, cost_large in zip(
+            ("live    ", "backfill"), small_costs, large_costs, strict=True
+        ):
             print(
-                f"throughput: {len(events)} {'backfill' if args.backfill else 'live'} events, "
-                f"{args.accounts} accounts with plans, {args.partitions} partitions"
+                f"  {label}: {cost_small:7.1f} us/event with {small} events of history, "
+                f"{cost_large:7.1f} us/event with {large}: ratio "
+                f"{cost_large / cost_small:.2f} (target <= 1.2)"
             )
-            print(f"  raw aiokafka consume : {raw_rate:10.0f} events/s")
-            print(f"  correlation consumer : {service_rate:10.0f} events/s (into PostgreSQL)")
-            print(f"  ratio service/raw    : {service_rate / raw_rate:10.2f} (target >= 0.3)")
-
-            # 2. per-event cost against history size (handler only, same batches).
-            small, large = args.history_small, args.history_large
-            present = len(events)
-            await load_history(
-                sessions,
-                settings,
-                generate(tenant.id, args.accounts, max(0, small - present), seed=2),
-            )
-            small_costs = await probes(sessions, settings, tenant.id, args, seed=3)
-            await load_history(
-                sessions, settings, generate(tenant.id, args.accounts, large - small, seed=4)
-            )
-            large_costs = await probes(sessions, settings, tenant.id, args, seed=5)
-            print(f"history: per-event cost of {args.probe} new events in {BATCH}-event batches")
-            for label, cost_small, cost_large in zip(
-                ("live    ", "backfill"), small_costs, large_costs, strict=True
-            ):
-                print(
-                    f"  {label}: {cost_small:7.1f} us/event with {small} events of history, "
-                    f"{cost_large:7.1f} us/event with {large}: ratio "
-                    f"{cost_large / cost_small:.2f} (target <= 1.2)"
-                )
-        finally:
-            await engine.dispose()
+    finally:
+        await engine.dispose()
 
 
 def main() -> None:

@@ -30,22 +30,15 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
 from pathlib import Path
 
-import asyncpg
 import httpx
 import orjson
-from sqlalchemy.engine import make_url
 
 from services.equivalents.catalog import load_shipped_catalog
 from services.equivalents.conversions import ConversionRequest, convert_request
-from shared.db import create_engine, create_session_factory
-from shared.local.kafka import throwaway_broker
 from shared.local.paths import free_port
-from shared.local.postgres import LocalPostgres
-from shared.migrate import upgrade
-from shared.tenant_store import create_tenant
+from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = {"minutes_per_transaction": 3, "hourly_wage": 40}
@@ -109,48 +102,15 @@ async def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
             await asyncio.sleep(0.2)
 
 
-async def new_tenant_key(database_url: str) -> str:
-    engine = create_engine(database_url)
-    try:
-        async with create_session_factory(engine).begin() as session:
-            created = await create_tenant(session, f"bench-{uuid.uuid4().hex[:6]}")
-        return created.secret_key.plaintext
-    finally:
-        await engine.dispose()
-
-
-async def fresh_database(server_url: str) -> str:
-    """A new database on the server of ``server_url``, migrated to head."""
-    name = f"ampm_bench_{uuid.uuid4().hex[:8]}"
-    dsn = make_url(server_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
-    return url
-
-
 async def run(args: argparse.Namespace, workdir: Path) -> None:
     body = CONVERSIONS[args.conversion]
-    with ExitStack() as stack:
-        bootstrap = os.environ.get("AMPM_KAFKA_BOOTSTRAP_SERVERS")
-        if bootstrap is None:
-            broker = throwaway_broker(workdir / "kafka")
-            broker.start()
-            stack.callback(broker.stop)
-            await broker.wait_ready()
-            bootstrap = broker.config.bootstrap_servers
-        server_url = os.environ.get("AMPM_DATABASE_URL")
-        if server_url is None:
-            postgres = LocalPostgres()
-            postgres.start()
-            stack.callback(postgres.destroy)
-            server_url = postgres.url("postgres")
-        database_url = await fresh_database(server_url)
-        key = await new_tenant_key(database_url)
+    async with throwaway_infrastructure(
+        workdir, bootstrap_variable="AMPM_KAFKA_BOOTSTRAP_SERVERS"
+    ) as infrastructure:
+        bootstrap = infrastructure.bootstrap_servers
+        database_url = await create_database(infrastructure.maintenance_url, prefix="ampm_bench")
+        created = await create_tenant_keys(database_url, f"bench-{uuid.uuid4().hex[:6]}")
+        key = created.secret_key.plaintext
 
         local, produced = in_process(body, args.seconds)
         print(f"conversion: {orjson.dumps(body).decode()} -> {produced} equivalents each")

@@ -28,20 +28,17 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import orjson
 
-from shared.db import create_engine, create_session_factory
 from shared.events import Envelope, EventKind, EventSource, utc_now
 from shared.kafka import create_producer, ensure_topics
-from shared.local.kafka import throwaway_broker
 from shared.local.paths import free_port
+from shared.local.stack import create_tenant_keys, throwaway_kafka
 from shared.migrate import upgrade
 from shared.settings import ServiceSettings
-from shared.tenant_store import create_tenant
 from shared.topics import Topics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,16 +158,6 @@ async def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
             await asyncio.sleep(0.2)
 
 
-async def new_tenant_key(database_url: str) -> tuple[str, str]:
-    engine = create_engine(database_url)
-    try:
-        async with create_session_factory(engine).begin() as session:
-            created = await create_tenant(session, f"bench-{uuid.uuid4().hex[:6]}")
-        return created.tenant.id, created.write_key.plaintext
-    finally:
-        await engine.dispose()
-
-
 def start_server(env: dict[str, str], profile: Path | None) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "services.ingest"]
     if profile is not None:
@@ -180,14 +167,7 @@ def start_server(env: dict[str, str], profile: Path | None) -> subprocess.Popen[
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> None:
-    with ExitStack() as stack:
-        bootstrap = os.environ.get("AMPM_KAFKA_BOOTSTRAP_SERVERS")
-        if bootstrap is None:
-            broker = throwaway_broker(workdir / "kafka")
-            broker.start()
-            stack.callback(broker.stop)
-            await broker.wait_ready()
-            bootstrap = broker.config.bootstrap_servers
+    async with throwaway_kafka(workdir, variable="AMPM_KAFKA_BOOTSTRAP_SERVERS") as (bootstrap, _):
         database_url = os.environ.get("AMPM_DATABASE_URL")
         if database_url is None:
             database_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
@@ -198,7 +178,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         )
         topics = Topics(namespace)
         await ensure_topics(bootstrap, topics.all(), partitions=6, replication_factor=1)
-        tenant_id, key = await new_tenant_key(database_url)
+        created = await create_tenant_keys(database_url, f"bench-{uuid.uuid4().hex[:6]}")
+        tenant_id, key = created.tenant.id, created.write_key.plaintext
 
         # Warm-up: the broker's JIT and the topics' metadata, so phase (a) is not penalised.
         await raw_producer(settings, topics.events, tenant_id, args.clients, 1.0)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -28,24 +27,18 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
 import orjson
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, Request, Response
-from sqlalchemy.engine import make_url
 
 from services.notifier.app import create_app
 from services.notifier.delivery import MAX_CONCURRENT_SENDS
 from services.notifier.settings import NotifierSettings
-from shared.db import create_engine, create_session_factory
-from shared.local.kafka import throwaway_broker
 from shared.local.paths import free_port
-from shared.local.postgres import LocalPostgres
-from shared.migrate import upgrade
+from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 from shared.signals import SignalChange, SignalChangeType, SignalType
-from shared.tenant_store import create_tenant
 from shared.topics import Topics
 
 
@@ -88,45 +81,6 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
         await task
 
 
-@asynccontextmanager
-async def infrastructure() -> AsyncIterator[tuple[str, str]]:
-    """(maintenance database URL, Kafka bootstrap servers), started here unless given."""
-    with tempfile.TemporaryDirectory(prefix="ampm-bench-") as home:
-        postgres = None
-        broker = None
-        database = os.environ.get("AMPM_DATABASE_URL")
-        if not database:
-            postgres = LocalPostgres()
-            postgres.start()
-            database = postgres.url("postgres")
-        bootstrap = os.environ.get("AMPM_TEST_KAFKA_BOOTSTRAP")
-        if not bootstrap:
-            broker = throwaway_broker(Path(home) / "kafka")
-            broker.start()
-            await broker.wait_ready()
-            bootstrap = broker.config.bootstrap_servers
-        try:
-            yield database, bootstrap
-        finally:
-            if broker:
-                broker.stop()
-            if postgres:
-                postgres.destroy()
-
-
-async def fresh_database(maintenance_url: str) -> str:
-    name = f"ampm_bench_{uuid.uuid4().hex[:8]}"
-    dsn = make_url(maintenance_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    url = make_url(maintenance_url).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)
-    return url
-
-
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -134,12 +88,11 @@ def percentile(values: list[float], share: float) -> float:
 
 async def run(signals: int, endpoints: int) -> None:
     async with AsyncExitStack() as stack:
-        maintenance, bootstrap = await stack.enter_async_context(infrastructure())
-        database_url = await fresh_database(maintenance)
-        engine = create_engine(database_url)
-        stack.push_async_callback(engine.dispose)
-        async with create_session_factory(engine).begin() as session:
-            tenant = await create_tenant(session, "bench")
+        home = stack.enter_context(tempfile.TemporaryDirectory(prefix="ampm-bench-"))
+        infrastructure = await stack.enter_async_context(throwaway_infrastructure(Path(home)))
+        bootstrap = infrastructure.bootstrap_servers
+        database_url = await create_database(infrastructure.maintenance_url, prefix="ampm_bench")
+        tenant = await create_tenant_keys(database_url, "bench")
 
         settings = NotifierSettings(
             database_url=database_url,

@@ -13,38 +13,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 import orjson
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI, Request, Response
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared.db import create_engine, create_session_factory  # noqa: E402
-from shared.local.kafka import throwaway_broker  # noqa: E402
 from shared.local.paths import free_port  # noqa: E402
-from shared.local.postgres import LocalPostgres  # noqa: E402
 from shared.local.processes import ServiceProcess  # noqa: E402
-from shared.migrate import upgrade  # noqa: E402
-from shared.tenant_store import CreatedTenant, create_tenant  # noqa: E402
+from shared.local.stack import (  # noqa: E402
+    create_database,
+    create_tenant_keys,
+    throwaway_infrastructure,
+)
 from shared.topics import Topics  # noqa: E402
 
 SERVICES = ("ingest", "correlation", "equivalents", "notifier")
@@ -55,52 +50,6 @@ GROUPS = {
 }
 BATCH = 50
 BLOCKER_SHARE = 0.02
-
-
-@asynccontextmanager
-async def infrastructure(home: Path) -> AsyncIterator[tuple[str, str]]:
-    """(maintenance database URL, bootstrap servers), started here unless given."""
-    postgres = broker = None
-    database = os.environ.get("AMPM_DATABASE_URL")
-    if not database:
-        postgres = LocalPostgres()
-        postgres.start()
-        database = postgres.url("postgres")
-    bootstrap = os.environ.get("AMPM_TEST_KAFKA_BOOTSTRAP")
-    if not bootstrap:
-        broker = throwaway_broker(home / "kafka")
-        broker.start()
-        await broker.wait_ready()
-        bootstrap = broker.config.bootstrap_servers
-    try:
-        yield database, bootstrap
-    finally:
-        if broker:
-            broker.stop()
-        if postgres:
-            postgres.destroy()
-
-
-async def fresh_database(maintenance_url: str) -> str:
-    name = f"ampm_soak_{uuid.uuid4().hex[:8]}"
-    dsn = make_url(maintenance_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    url = make_url(maintenance_url).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, url)
-    return url
-
-
-async def new_tenant(database_url: str) -> CreatedTenant:
-    engine = create_engine(database_url)
-    try:
-        async with create_session_factory(engine).begin() as session:
-            return await create_tenant(session, "soak")
-    finally:
-        await engine.dispose()
 
 
 class WebhookClock:
@@ -236,9 +185,10 @@ async def drive(
 
 async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="ampm-soak-") as home:
-        async with infrastructure(Path(home)) as (maintenance, bootstrap):
-            database = await fresh_database(maintenance)
-            tenant = await new_tenant(database)
+        async with throwaway_infrastructure(Path(home)) as infrastructure:
+            bootstrap = infrastructure.bootstrap_servers
+            database = await create_database(infrastructure.maintenance_url, prefix="ampm_soak")
+            tenant = await create_tenant_keys(database, "soak")
             environment = {
                 "AMPM_DATABASE_URL": database,
                 "AMPM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,

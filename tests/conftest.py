@@ -14,7 +14,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.db import create_engine, create_session_factory
 from shared.local.kafka import LocalBroker, throwaway_broker
 from shared.local.postgres import LocalPostgres
+from shared.local.stack import create_database
 from shared.migrate import upgrade
 from shared.settings import ServiceSettings
 from shared.tenant_store import CreatedTenant, create_tenant
@@ -43,18 +43,7 @@ class PostgresServer:
 
     def create_database(self) -> str:
         """A fresh, empty database; returns its SQLAlchemy URL."""
-        name = f"ampm_test_{uuid.uuid4().hex[:10]}"
-
-        async def create() -> None:
-            dsn = make_url(self.maintenance_url).set(drivername="postgresql")
-            connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-            try:
-                await connection.execute(f'CREATE DATABASE "{name}"')
-            finally:
-                await connection.close()
-
-        asyncio.run(create())
-        return self.url_for(name)
+        return asyncio.run(create_database(self.maintenance_url, prefix="ampm_test", migrate=False))
 
 
 @pytest.fixture(scope="session")
