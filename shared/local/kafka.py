@@ -111,8 +111,16 @@ def fetch_jars(cache: Path | None = None) -> Path:
 
 
 def new_cluster_id() -> str:
-    """URL-safe base64 of 16 random bytes without padding, as KRaft expects."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+    """URL-safe base64 of 16 random bytes without padding, as KRaft expects.
+
+    One id in 64 would start with '-', which the storage tool reads as an option and then
+    fails on a missing cluster id; Kafka's own generator draws again in that case, and so
+    does this one.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 @dataclass(frozen=True, slots=True)
