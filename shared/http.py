@@ -19,7 +19,19 @@ log = structlog.get_logger(__name__)
 
 # PostgreSQL text cannot hold these; the driver's error class names say which one it met.
 UNSTORABLE_TEXT_ERRORS = {"CharacterNotInRepertoireError", "UntranslatableCharacterError"}
+OUT_OF_RANGE_ERRORS = {"DataError", "NumericValueOutOfRangeError", "OverflowError"}
 DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def _driver_errors(exc: DBAPIError) -> set[str]:
+    """Class names along the driver error's cause chain (asyncpg's error sits under the
+    DBAPI adapter's)."""
+    names: set[str] = set()
+    error: BaseException | None = exc.orig
+    while error is not None and len(names) < 10:
+        names.add(type(error).__name__)
+        error = error.__cause__
+    return names
 
 
 def field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -70,9 +82,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        if type(exc.orig).__name__ in UNSTORABLE_TEXT_ERRORS:
+        causes = _driver_errors(exc)
+        if causes & UNSTORABLE_TEXT_ERRORS:
             error: ApiError = Unprocessable(
                 "text fields cannot contain NUL characters", field="body", code="invalid_character"
+            )
+        elif causes & OUT_OF_RANGE_ERRORS:
+            error = Unprocessable(
+                "a number is out of the range the database stores",
+                field="body",
+                code="out_of_range",
             )
         elif isinstance(exc, OperationalError) or exc.connection_invalidated:
             log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)

@@ -7,12 +7,13 @@ from pydantic import BaseModel, Field
 
 from shared.auth import AdminAccess
 from shared.errors import NotFound
+from shared.events import NO_NUL
 from shared.tenancy import KeyKind
 from shared.tenant_store import add_key, create_tenant, get_tenant
 
 
 class TenantCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class TenantCreated(BaseModel):

@@ -30,6 +30,9 @@ from shared.signals import SignalState
 
 router = APIRouter(prefix="/v1", tags=["correlation"])
 
+# Deeper pages than this are not a listing but a scan; it also keeps offsets in BIGINT range.
+MAX_OFFSET = 1_000_000
+
 
 def _sessions(request: Request) -> handlers.Sessions:
     sessions: handlers.Sessions = request.app.state.database.sessions
@@ -116,7 +119,7 @@ async def list_accounts(
     tenant: SecretTenant,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AccountPage:
     """The tenant's accounts with health and open signal counts, by account id."""
     rows, total = await handlers.list_accounts(

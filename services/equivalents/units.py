@@ -28,7 +28,21 @@ _EXTRA_DEFINITIONS = (
     "EUR = [currency_eur]",
     "GBP = [currency_gbp]",
 )
-_PARSE_ERRORS = (pint.errors.PintError, ValueError, TypeError, AttributeError, tokenize.TokenError)
+# pint's expression parser fails on client garbage in many ways (even AssertionError and
+# IndexError from its tokenizer), and every one of them means "not a unit".
+_PARSE_ERRORS = (
+    pint.errors.PintError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    AssertionError,
+    IndexError,
+    KeyError,
+    SyntaxError,
+    ZeroDivisionError,
+    RecursionError,
+    tokenize.TokenError,
+)
 
 
 @lru_cache(maxsize=1)

@@ -35,12 +35,14 @@ def _notifier(request: Request) -> Notifier:
 
 NotifierDep = Annotated[Notifier, Depends(_notifier)]
 Limit = Annotated[int, Query(ge=1, le=500)]
+MAX_CURSOR = 2**63 - 1
 
 
 def _cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.isdigit():
+    # A cursor is a BIGINT sequence number: anything else did not come from next_cursor.
+    if not cursor.isdigit() or int(cursor) > MAX_CURSOR:
         raise Unprocessable("cursor: pass the next_cursor of the previous page", field="cursor")
     return int(cursor)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import os
 from typing import Any
 
 import httpx
@@ -23,6 +24,8 @@ from tests.e2e.conftest import SERVICES, System
 pytestmark = pytest.mark.integration
 
 EXAMPLES_PER_MODE = 12
+# CI runs the same examples every time; set AMPM_FUZZ_EXPLORE=1 to draw new ones locally.
+EXPLORE = os.environ.get("AMPM_FUZZ_EXPLORE") == "1"
 SEGMENT_PATHS = {
     f"/v1/{name}" for name in ("batch", "track", "identify", "group", "page", "screen", "alias")
 }
@@ -71,6 +74,7 @@ def _run_operation(
         max_examples=EXAMPLES_PER_MODE,
         deadline=None,
         database=None,
+        derandomize=not EXPLORE,
         suppress_health_check=list(HealthCheck),
     )
     def check(case: Any) -> None:

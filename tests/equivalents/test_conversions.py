@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.equivalents.catalog import Catalog, Entry, load_shipped_catalog, merge_entries
 from services.equivalents.conversions import (
@@ -12,6 +14,7 @@ from services.equivalents.conversions import (
 )
 from services.equivalents.errors import IncompatibleUnits, InvalidParameter, UnknownEquivalent
 from services.equivalents.parameters import resolve_parameters
+from services.equivalents.units import parse_unit
 
 EPA_TITLE = "US EPA Greenhouse Gas Equivalencies Calculator: Calculations and References"
 
@@ -336,3 +339,12 @@ def test_an_equivalent_that_overflows_is_an_error_on_quantity(catalog: Catalog) 
     with pytest.raises(InvalidParameter) as raised:
         convert_request(ConversionRequest(1e308, "kWh", mode="avoided"), catalog)
     assert raised.value.field == "quantity"
+
+
+@given(text=st.text(alphabet="kWh()*/^+-. 0123456789eE,[]{}%$#'\"\\tCO2_", max_size=12))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_any_unit_text_either_parses_or_is_a_named_rejection(text: str) -> None:
+    try:
+        parse_unit(text, "unit")
+    except IncompatibleUnits as rejection:
+        assert rejection.field == "unit"

@@ -14,6 +14,10 @@ class CharacterNotInRepertoireError(Exception):
     """Stands for the driver error PostgreSQL raises for a NUL byte in text."""
 
 
+class DataError(Exception):
+    """Stands for the driver error for a number outside a column's range."""
+
+
 def _app() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
@@ -25,7 +29,16 @@ def _app() -> FastAPI:
 
     @app.get("/unstorable")
     async def unstorable() -> None:
-        raise DBAPIError("INSERT", {}, CharacterNotInRepertoireError("0x00"))
+        # As SQLAlchemy's asyncpg adapter raises it: the driver error is the adapter's cause.
+        adapted = RuntimeError("invalid byte sequence")
+        adapted.__cause__ = CharacterNotInRepertoireError("0x00")
+        raise DBAPIError("INSERT", {}, adapted)
+
+    @app.get("/out-of-range")
+    async def out_of_range() -> None:
+        adapted = RuntimeError("invalid input for query argument $5")
+        adapted.__cause__ = DataError("value out of int64 range")
+        raise DBAPIError("SELECT", {}, adapted)
 
     @app.get("/database-down")
     async def database_down() -> None:
@@ -56,10 +69,13 @@ async def test_nul_in_query_or_path_is_a_400_naming_the_parameter() -> None:
 async def test_database_failures_map_to_4xx_or_503_without_internals() -> None:
     async with serve_app(_app()) as url, httpx.AsyncClient(base_url=url) as client:
         unstorable = await client.get("/unstorable")
+        out_of_range = await client.get("/out-of-range")
         down = await client.get("/database-down")
         bug = await client.get("/bug")
     assert unstorable.status_code == 422
     assert unstorable.json()["error"]["code"] == "invalid_character"
+    assert out_of_range.status_code == 422
+    assert out_of_range.json()["error"]["code"] == "out_of_range"
     assert down.status_code == 503 and down.headers["retry-after"] == "5"
     assert bug.status_code == 500
     assert bug.json() == {"error": {"code": "internal_error", "message": "internal error"}}
