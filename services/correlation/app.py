@@ -12,6 +12,7 @@ from services.correlation.api import router
 from services.correlation.consumer import run_pipeline
 from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
+from services.correlation.sweeper import run_sweeper
 from shared.auth import TenantResolver
 from shared.service import background, build_app, open_database, standard_checks
 from shared.topics import Topics
@@ -38,6 +39,11 @@ def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
                 background(
                     "correlation-pipeline",
                     lambda: run_pipeline(settings, database.sessions, relay),
+                )
+            )
+            await stack.enter_async_context(
+                background(
+                    "correlation-sweeper", lambda: run_sweeper(database.sessions, settings, relay)
                 )
             )
             yield

@@ -7,9 +7,10 @@ to the outbox. The API's use cases follow.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -77,6 +78,36 @@ async def process_records(
         if evaluated and on_evaluated is not None:
             on_evaluated()
     return letters
+
+
+# --- the sweeper's use case ------------------------------------------------------------------
+
+
+async def sweep_stale_accounts(
+    sessions: Sessions, settings: CorrelationSettings, *, now: datetime | None = None
+) -> int:
+    """Re-evaluate accounts that no event touched for a sweep interval; returns how many.
+
+    Time alone changes some answers: a reorganisation's quiet window ends, a week ends and an
+    activity target is missed, the deadline nears. Account rows are locked before the health
+    rows (the consumer's order), and accounts another instance evaluated meanwhile are skipped.
+    """
+    moment = now or datetime.now(UTC)
+    before = moment - timedelta(seconds=settings.sweep_interval_seconds)
+    evaluated = 0
+    async with sessions.begin() as session:
+        stale = await store.stale_accounts(session, before, settings.sweep_batch_size)
+        by_tenant: dict[str, list[str]] = defaultdict(list)
+        for tenant_id, account_id in stale:
+            by_tenant[tenant_id].append(account_id)
+        for tenant_id, account_ids in by_tenant.items():
+            await store.lock_accounts(session, tenant_id, account_ids)
+            last = await store.evaluated_at(session, tenant_id, account_ids)
+            for account_id in sorted(account_ids):
+                if last.get(account_id, before) < before:
+                    await evaluate_account(session, tenant_id, account_id, settings, moment)
+                    evaluated += 1
+    return evaluated
 
 
 # --- the API's use cases -------------------------------------------------------------------------

@@ -56,6 +56,15 @@ class CorrelationSettings(ServiceSettings):
     outbox_poll_seconds: float = Field(
         default=0.5, gt=0, validation_alias="AMPM_CORRELATION_OUTBOX_POLL_SECONDS"
     )
+    sweep_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        validation_alias="AMPM_CORRELATION_SWEEP_INTERVAL_SECONDS",
+        description="Accounts not evaluated for this long are re-evaluated without new events.",
+    )
+    sweep_batch_size: int = Field(
+        default=100, ge=1, validation_alias="AMPM_CORRELATION_SWEEP_BATCH_SIZE"
+    )
 
     @property
     def thresholds(self) -> RiskThresholds:

@@ -420,6 +420,19 @@ async def evaluated_at(
     return {account_id: at for account_id, at in rows}
 
 
+async def stale_accounts(
+    session: AsyncSession, evaluated_before: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """(tenant, account) pairs last evaluated before a time, the longest-waiting first."""
+    rows = await session.execute(
+        select(HealthSnapshotRow.tenant_id, HealthSnapshotRow.account_id)
+        .where(HealthSnapshotRow.computed_at < evaluated_before)
+        .order_by(HealthSnapshotRow.computed_at)
+        .limit(limit)
+    )
+    return [(tenant_id, account_id) for tenant_id, account_id in rows]
+
+
 def add_health(session: AsyncSession, row: HealthSnapshotRow) -> None:
     session.add(row)
 

@@ -177,6 +177,9 @@ class HealthSnapshotRow(Base):
     components: Mapped[dict[str, Any]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    # The sweeper looks for the accounts evaluated longest ago.
+    __table_args__ = (Index("ix_corr_health_computed_at", "computed_at"),)
+
 
 class OutboxRow(Base):
     """A signal change written with the state change; the relay publishes it, then stamps it.

@@ -1,0 +1,36 @@
+"""The sweeper: a thin loop that re-evaluates accounts no event has touched for a while."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.correlation.handlers import sweep_stale_accounts
+from services.correlation.relay import OutboxRelay
+from services.correlation.settings import CorrelationSettings
+from shared.kafka import TRANSIENT_ERRORS
+
+log = structlog.get_logger(__name__)
+
+# Checking often is cheap (one indexed query); the interval decides how stale is stale.
+MAX_PAUSE_SECONDS = 60.0
+
+
+async def run_sweeper(
+    sessions: async_sessionmaker[AsyncSession], settings: CorrelationSettings, relay: OutboxRelay
+) -> None:
+    """Sweep until cancelled; a full batch is followed at once by the next one."""
+    pause = min(MAX_PAUSE_SECONDS, settings.sweep_interval_seconds / 4)
+    while True:
+        try:
+            evaluated = await sweep_stale_accounts(sessions, settings)
+        except TRANSIENT_ERRORS as exc:
+            log.warning("sweep_postponed", error=repr(exc)[:300])
+            evaluated = 0
+        if evaluated:
+            log.info("accounts_swept", accounts=evaluated)
+            relay.wake()
+        if evaluated < settings.sweep_batch_size:
+            await asyncio.sleep(pause)

@@ -1,0 +1,93 @@
+"""Time alone changes signals: the sweep re-evaluates accounts no event touched (PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiokafka import ConsumerRecord
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.correlation import store
+from services.correlation.handlers import process_records, sweep_stale_accounts
+from services.correlation.settings import CorrelationSettings
+from services.correlation.tables import OutboxRow
+from shared.events import Envelope, EventKind
+from shared.signals import SignalState
+from shared.tenant_store import CreatedTenant
+from tests.correlation.support import envelope
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT = "globex"
+
+
+def record(event: Envelope, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic="events",
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=event.key,
+        value=event.to_value(),
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=0,
+        headers=tuple(event.headers()),
+    )
+
+
+async def reorganization_state(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: str
+) -> list[str]:
+    async with sessions() as session:
+        return [
+            row.state
+            for row in await store.signals_of(session, tenant_id, ACCOUNT)
+            if row.signal_type == "reorganization"
+        ]
+
+
+async def outbox_types(sessions: async_sessionmaker[AsyncSession], tenant_id: str) -> list[Any]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(OutboxRow.payload)
+            .where(OutboxRow.tenant_id == tenant_id, OutboxRow.account_id == ACCOUNT)
+            .order_by(OutboxRow.seq)
+        )
+        return [(p["type"], p.get("signal_type")) for p in rows]
+
+
+async def test_a_quiet_reorganization_resolves_without_new_events(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant: CreatedTenant,
+    base_settings: dict[str, object],
+) -> None:
+    settings = CorrelationSettings(**base_settings)  # type: ignore[arg-type]
+    tenant_id = tenant.tenant.id
+    start = datetime.now(UTC) - timedelta(days=60)
+    reorganized = envelope(
+        tenant_id, "org.reorganized", start, kind=EventKind.LIFECYCLE, account_id=ACCOUNT
+    )
+    await process_records(sessions, [record(reorganized)], settings, now=start)
+    assert await reorganization_state(sessions, tenant_id) == [SignalState.OPEN.value]
+
+    # Ten days on: swept (stale for more than the interval), but the window is not quiet yet.
+    await sweep_stale_accounts(sessions, settings, now=start + timedelta(days=10))
+    assert await reorganization_state(sessions, tenant_id) == [SignalState.OPEN.value]
+
+    # After the quiet window the sweep resolves it, and says so on the outbox once.
+    quiet = start + timedelta(days=settings.reorganization_quiet_days + 1)
+    await sweep_stale_accounts(sessions, settings, now=quiet)
+    assert await reorganization_state(sessions, tenant_id) == [SignalState.RESOLVED.value]
+    resolved = ("signal.resolved", "reorganization")
+    assert (await outbox_types(sessions, tenant_id)).count(resolved) == 1
+
+    # Evaluated a minute ago, so a second sweep leaves the account alone.
+    await sweep_stale_accounts(sessions, settings, now=quiet + timedelta(minutes=1))
+    async with sessions() as session:
+        evaluated = await store.evaluated_at(session, tenant_id, [ACCOUNT])
+    assert evaluated[ACCOUNT] == quiet
