@@ -237,14 +237,22 @@ def activity_off_track(
     """
     needed = thresholds.off_track_periods
     keys, values = series.keys[-needed:], series.values[-needed:]
+    latest = values[-1] if values else None
+    # ``activity``, ``target``, ``actual`` and ``unit`` are the contract the notifier words its
+    # recommendation from (shared/signals.py); the rest explains the decision.
     evidence = {
+        "activity": activity.metric,
+        "title": activity.title,
+        "target": activity.target_per_period,
+        "actual": latest,
+        "unit": None,
+        "period": keys[-1] if keys else None,
         "metric": activity.metric,
         "direction": activity.direction.value,
         "target_per_period": activity.target_per_period,
         "consecutive_periods_threshold": needed,
         "periods": dict(zip(keys, values, strict=True)),
     }
-    latest = values[-1] if values else None
     if latest is None:
         active: bool | None = None
     elif activity.is_on_target(latest):

@@ -260,6 +260,9 @@ def test_two_missed_periods_raise_reroute() -> None:
     assert isinstance(decision, Raise)
     assert decision.category is GpsCategory.REROUTE
     assert decision.evidence["periods"] == {"2024-W02": 20, "2024-W03": 24}
+    # What the notifier words its recommendation from (shared/signals.py).
+    assert (decision.evidence["target"], decision.evidence["actual"]) == (25, 24)
+    assert decision.evidence["period"] == "2024-W03"
     assert isinstance(
         activity_off_track(INCREASE, _weekly("contacts", [30, 20, 24]), is_open=True), NoChange
     )
