@@ -24,7 +24,6 @@ import asyncio
 import logging
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+from load import closed_loop, wait_up
 
 from services.equivalents.catalog import load_shipped_catalog
 from services.equivalents.conversions import ConversionRequest, convert_request
@@ -71,35 +71,9 @@ async def over_http(
     """Conversions/s over HTTP and the p50/p99 latency in milliseconds."""
     content = orjson.dumps(body)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    latencies: list[float] = []
-
-    async def client(http: httpx.AsyncClient, until: float) -> None:
-        while time.perf_counter() < until:
-            sent = time.perf_counter()
-            response = await http.post("/v1/equivalents/convert", content=content, headers=headers)
-            response.raise_for_status()
-            latencies.append(time.perf_counter() - sent)
-
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(http, started + seconds) for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000
-
-
-async def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(base_url=url) as http, asyncio.timeout(60):
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the equivalents server exited during startup")
-            try:
-                if (await http.get("/healthz")).status_code < 500:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
+    return await closed_loop(
+        url, "/v1/equivalents/convert", content, headers, clients=clients, seconds=seconds
+    )
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> None:
@@ -132,7 +106,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: ASYNC220
         try:
             url = f"http://127.0.0.1:{port}"
-            await wait_up(url, server)
+            await wait_up(url, server, "equivalents")
             async with httpx.AsyncClient(base_url=url) as http:
                 await http.put(
                     "/v1/equivalents/parameters",

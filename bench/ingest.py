@@ -22,7 +22,6 @@ import asyncio
 import logging
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+from load import closed_loop, wait_up
 
 from shared.events import Envelope, EventKind, EventSource, utc_now
 from shared.kafka import create_producer, ensure_topics
@@ -127,35 +127,7 @@ async def http_singles(
     """Requests/s of single-event requests and their p50/p99 latency in milliseconds."""
     body = orjson.dumps(native_event(0))
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    latencies: list[float] = []
-
-    async def client(http: httpx.AsyncClient, until: float) -> None:
-        while time.perf_counter() < until:
-            sent = time.perf_counter()
-            response = await http.post("/v1/events", content=body, headers=headers)
-            response.raise_for_status()
-            latencies.append(time.perf_counter() - sent)
-
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(http, started + seconds) for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000
-
-
-async def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(base_url=url) as http, asyncio.timeout(60):
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the ingest server exited during startup")
-            try:
-                if (await http.get("/healthz")).status_code < 500:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
+    return await closed_loop(url, "/v1/events", body, headers, clients=clients, seconds=seconds)
 
 
 def start_server(env: dict[str, str], profile: Path | None) -> subprocess.Popen[bytes]:
@@ -202,7 +174,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         server = start_server(env, args.profile)
         try:
             url = f"http://127.0.0.1:{port}"
-            await wait_up(url, server)
+            await wait_up(url, server, "ingest")
             await http_singles(url, key, 2, 0.5)  # warm-up: key cache, connections, metadata
             batches = await http_batches(url, key, args.clients, args.seconds)
             print(f"(b) HTTP ingest, batches of {BATCH}: {batches:>9,.0f} events/s "
