@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.equivalents import presentation
 from services.equivalents.catalog import Entry, Factor, Kind, Measure, Operation, Parameter, Source
-from services.equivalents.conversions import Equivalent, TraceStep
+from services.equivalents.conversions import Equivalent
 from services.equivalents.roi import ScenarioForecast
 
 ParameterInput = float | str
@@ -136,6 +136,9 @@ class ConvertIn(_Input):
 
 
 class TraceStepOut(BaseModel):
+    # Same fields as the domain's TraceStep: read straight from it.
+    model_config = ConfigDict(from_attributes=True)
+
     operation: Literal["convert", "multiply", "divide"]
     description: str
     factor: float | None
@@ -144,19 +147,6 @@ class TraceStepOut(BaseModel):
     source: Source | None
     result: float
     result_unit: str
-
-    @classmethod
-    def of(cls, step: TraceStep) -> TraceStepOut:
-        return cls(
-            operation=step.operation,
-            description=step.description,
-            factor=step.factor,
-            factor_unit=step.factor_unit,
-            parameter=step.parameter,
-            source=step.source,
-            result=step.result,
-            result_unit=step.result_unit,
-        )
 
 
 class EquivalentOut(BaseModel):
@@ -190,7 +180,7 @@ class EquivalentOut(BaseModel):
             label=equivalent.label,
             kind=equivalent.kind,
             formula=equivalent.formula,
-            trace=[TraceStepOut.of(step) for step in equivalent.trace],
+            trace=[TraceStepOut.model_validate(step) for step in equivalent.trace],
             source=equivalent.source,
             assumptions=equivalent.assumptions,
             notes=equivalent.notes,
