@@ -33,6 +33,7 @@ from services.correlation.tables import (
     SignalRow,
     SuccessPlanRow,
 )
+from shared import idempotency
 from shared.signals import SignalChange, SignalState, SignalType
 
 # Roles people carry in events that map onto the stakeholder roles the rules know.
@@ -65,19 +66,7 @@ async def claim_events(
     session: AsyncSession, tenant_event_ids: Collection[tuple[str, str]]
 ) -> set[tuple[str, str]]:
     """Record event ids as processed; returns the new ones (the others are redeliveries)."""
-    if not tenant_event_ids:
-        return set()
-    table = ProcessedEventRow.__table__
-    statement = (
-        _insert(session, table)
-        .on_conflict_do_nothing()
-        .returning(table.c.tenant_id, table.c.event_id)
-    )
-    # Core executemany: one cached statement, batched by SQLAlchemy's insertmanyvalues.
-    result = await session.execute(
-        statement, [{"tenant_id": t, "event_id": e} for t, e in tenant_event_ids]
-    )
-    return {(row[0], row[1]) for row in result}
+    return await idempotency.claim_events(session, ProcessedEventRow, tenant_event_ids)
 
 
 # --- buckets ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from services.equivalents.tables import (
     TenantSettingsRow,
 )
 from services.equivalents.usage import ActivePerson, DailyTotal, Seats
+from shared import idempotency
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +126,7 @@ async def claim_events(
     session: AsyncSession, ids: Sequence[tuple[str, str]]
 ) -> set[tuple[str, str]]:
     """Record (tenant, event id) pairs as processed; returns those not processed before."""
-    if not ids:
-        return set()
-    statement = (
-        _insert(session, ProcessedEventRow)
-        .values([{"tenant_id": tenant, "event_id": event} for tenant, event in ids])
-        .on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
-        .returning(ProcessedEventRow.tenant_id, ProcessedEventRow.event_id)
-    )
-    return {(row.tenant_id, row.event_id) for row in await session.execute(statement)}
+    return await idempotency.claim_events(session, ProcessedEventRow, ids)
 
 
 async def add_daily_totals(session: AsyncSession, totals: Iterable[DailyTotal]) -> None:
