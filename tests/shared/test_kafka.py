@@ -168,3 +168,64 @@ async def test_consume_loop_dead_letters_poison_and_commits_past_it(
     assert letter.value == b"poison"
     assert header_value(letter.headers, "ampm-dlq-reason") == "value: not an envelope"
     assert header_value(letter.headers, "ampm-dlq-topic") == topics.events
+
+
+async def test_consume_loop_handles_partitions_concurrently_each_in_order(
+    service_settings: ServiceSettings,
+) -> None:
+    topics = await _topics(service_settings)
+    per_partition = 40
+    producer = create_producer(service_settings, client_id="test")
+    await producer.start()
+    try:
+        for n in range(per_partition):
+            for partition in (0, 1):
+                event = _envelope(n, account=f"acct-{partition}")
+                await producer.send(
+                    topics.events, event.to_value(), key=event.key, partition=partition
+                )
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+    started = {0: asyncio.Event(), 1: asyncio.Event()}
+    seen: dict[int, list[int]] = {0: [], 1: []}
+
+    async def handler(records: Sequence[ConsumerRecord]) -> list[DeadLetter]:
+        partition = records[0].partition
+        started[partition].set()
+        # Each partition's batch waits for the other's to start: one at a time never finishes.
+        await started[1 - partition].wait()
+        seen[partition].extend(record.offset for record in records)
+        await asyncio.sleep(0.01)
+        return []
+
+    consumer = create_consumer(
+        service_settings,
+        topics.events,
+        group_id=f"{service_settings.topic_namespace}concurrent",
+        client_id="c",
+        max_poll_records=7,
+    )
+    await consumer.start()
+    producer = create_producer(service_settings, client_id="dlq")
+    await producer.start()
+    loop = ConsumeLoop(
+        consumer, handler, producer=producer, dead_letter_topic=topics.events_dlq, name="t"
+    )
+    task = asyncio.create_task(loop.run())
+    try:
+        async with asyncio.timeout(20):
+            while True:
+                committed = {
+                    tp.partition: await consumer.committed(tp) for tp in consumer.assignment()
+                }
+                if committed.get(0) == per_partition and committed.get(1) == per_partition:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
+        await producer.stop()
+    assert seen == {0: list(range(per_partition)), 1: list(range(per_partition))}
