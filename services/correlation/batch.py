@@ -8,7 +8,7 @@ to the fold) and become ``Bucket`` values on the way out; the semantics are ``bu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from services.correlation.buckets import Bucket, PeriodUnit, period_key
 
@@ -26,8 +26,10 @@ class _Accumulator:
     def add(self, value: float, occurred_at: datetime) -> None:
         self.count += 1
         self.sum += value
-        self.min = min(self.min, value)
-        self.max = max(self.max, value)
+        if value < self.min:
+            self.min = value
+        elif value > self.max:
+            self.max = value
         # As in buckets.fold: the last value follows occurred_at; ties go to the later arrival.
         if occurred_at >= self.last_at:
             self.last_value, self.last_at = value, occurred_at
@@ -39,6 +41,7 @@ class BatchFold:
     def __init__(self, unit: PeriodUnit) -> None:
         self.unit = unit
         self._deltas: dict[BucketKey, _Accumulator] = {}
+        self._periods: dict[int, str] = {}
 
     def add(
         self,
@@ -52,7 +55,7 @@ class BatchFold:
     ) -> str:
         """Fold one value into the delta of its period (pass ``period`` if already known);
         returns the period key."""
-        key_of_period = period or period_key(occurred_at, self.unit)
+        key_of_period = period or self.period_of(occurred_at)
         key = (tenant_id, account_id, metric, key_of_period)
         current = self._deltas.get(key)
         if current is None:
@@ -60,6 +63,20 @@ class BatchFold:
         else:
             current.add(value, occurred_at)
         return key_of_period
+
+    def period_of(self, moment: datetime) -> str:
+        """``period_key(moment, unit)``, memoised per UTC day: a batch spans few days, and this
+        runs for every event."""
+        offset = moment.utcoffset()
+        if offset is None:
+            raise ValueError("period_of needs an aware datetime")
+        if offset:
+            moment = moment.astimezone(UTC)
+        day = moment.toordinal()
+        key = self._periods.get(day)
+        if key is None:
+            key = self._periods[day] = period_key(moment, self.unit)
+        return key
 
     def __iter__(self) -> Iterator[Bucket]:
         # Sorted so that concurrent upserts lock rows in the same order (no deadlocks).

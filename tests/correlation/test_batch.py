@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import random
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
 
 from services.correlation.batch import BatchFold
-from services.correlation.buckets import PeriodUnit
+from services.correlation.buckets import PeriodUnit, period_key
 
 MONDAY = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -34,3 +37,21 @@ def test_periods_accounts_and_metrics_get_their_own_deltas_in_a_stable_order() -
         ("b", "m", "2026-11-02"),
     ]
     assert len(fold) == 4
+
+
+def test_the_memoised_period_of_a_moment_agrees_with_period_key_across_offsets() -> None:
+    rng = random.Random(7)
+    offsets = [timezone(timedelta(hours=h, minutes=m)) for h, m in ((0, 0), (2, 0), (-5, -30))]
+    for unit in PeriodUnit:
+        fold = BatchFold(unit)
+        for _ in range(2000):
+            # Around midnights and week ends, where a local date and the UTC date differ.
+            moment = (MONDAY + timedelta(minutes=rng.randrange(-3 * 1440, 10 * 1440))).astimezone(
+                rng.choice(offsets)
+            )
+            assert fold.period_of(moment) == period_key(moment, unit), moment
+
+
+def test_a_naive_moment_has_no_period() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        BatchFold(PeriodUnit.WEEK).period_of(datetime(2026, 11, 2, 9))
