@@ -7,7 +7,9 @@ commit and the offset commit, or a client sent the same event id again) claims n
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,19 +46,29 @@ async def claim_events(
 async def _redelivered_postgresql(
     session: AsyncSession, row_type: type[Base], keys: Collection[EventKey]
 ) -> set[EventKey]:
-    # One statement whatever the batch size: the ids travel as two arrays (encoded by the driver,
-    # not bound one by one), and only the ids that were already there come back: nearly always
-    # none, where returning the inserted ones would ship the whole batch back.
     tenants, events = zip(*keys, strict=True)
-    claim = (
-        select(
-            func.unnest(
-                bindparam("tenants", list(tenants), type_=postgresql.ARRAY(String)),
-                bindparam("events", list(events), type_=postgresql.ARRAY(String)),
-            )
-            .table_valued("tenant_id", "event_id")
-            .render_derived(name="pairs")
+    rows = await session.execute(
+        _claim_statement(row_type), {"tenants": list(tenants), "events": list(events)}
+    )
+    return {(tenant, event) for tenant, event in rows}
+
+
+@functools.cache
+def _claim_statement(row_type: type[Base]) -> Any:
+    """INSERT the pairs unnested from two arrays, returning the pairs that were already there.
+
+    One statement whatever the batch size: the ids travel as two arrays (encoded by the driver,
+    not bound one by one), and only redeliveries come back (nearly always none), where
+    returning the inserted pairs would ship the whole batch back. Built once per table, since
+    building it costs more than running it.
+    """
+    claim = select(
+        func.unnest(
+            bindparam("tenants", type_=postgresql.ARRAY(String)),
+            bindparam("events", type_=postgresql.ARRAY(String)),
         )
+        .table_valued("tenant_id", "event_id")
+        .render_derived(name="pairs")
     ).cte("claim")
     table = row_type.__table__
     inserted = (
@@ -66,7 +78,6 @@ async def _redelivered_postgresql(
         .returning(table.c.tenant_id, table.c.event_id)
         .cte("inserted")
     )
-    already = select(claim.c.tenant_id, claim.c.event_id).except_(
+    return select(claim.c.tenant_id, claim.c.event_id).except_(
         select(inserted.c.tenant_id, inserted.c.event_id)
     )
-    return {(tenant, event) for tenant, event in await session.execute(already)}

@@ -6,6 +6,7 @@ through ``_insert``; both support ``ON CONFLICT`` and ``RETURNING``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -51,14 +52,6 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-def _greatest(session: AsyncSession, *columns: Any) -> Any:
-    return (func.greatest if _dialect(session) == "postgresql" else func.max)(*columns)
-
-
-def _least(session: AsyncSession, *columns: Any) -> Any:
-    return (func.least if _dialect(session) == "postgresql" else func.min)(*columns)
-
-
 # --- processed events -----------------------------------------------------------------------
 
 
@@ -90,25 +83,31 @@ async def upsert_buckets(session: AsyncSession, deltas: Iterable[Bucket]) -> Non
         }
         for b in deltas
     ]
-    if not rows:
-        return
+    if rows:
+        await session.execute(_bucket_upsert(_dialect(session)), rows)
+
+
+@functools.cache
+def _bucket_upsert(dialect: str) -> Any:
+    """The bucket upsert, built once per dialect: building it costs more than a batch's rows."""
+    postgres = dialect == "postgresql"
+    greatest, least = (func.greatest, func.least) if postgres else (func.max, func.min)
     table = BucketRow.__table__
     old = table.c
-    statement = _insert(session, table)
+    statement = (postgresql.insert if postgres else sqlite.insert)(BucketRow)
     new = statement.excluded
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["tenant_id", "account_id", "metric", "unit", "period_key"],
         set_={
             "count": old.count + new.count,
             "sum": old.sum + new.sum,
-            "min": _least(session, old.min, new.min),
-            "max": _greatest(session, old.max, new.max),
+            "min": least(old.min, new.min),
+            "max": greatest(old.max, new.max),
             # A late value older than the stored one changes aggregates, not the last value.
             "last_value": case((new.last_at >= old.last_at, new.last_value), else_=old.last_value),
-            "last_at": _greatest(session, old.last_at, new.last_at),
+            "last_at": greatest(old.last_at, new.last_at),
         },
     )
-    await session.execute(statement, rows)
 
 
 async def load_buckets(
