@@ -39,7 +39,7 @@ from shared.db import create_engine, create_session_factory
 from shared.events import Envelope, EventKind, EventSource
 from shared.kafka import ConsumeLoop
 from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
-from shared.service import bootstrap_topics
+from shared.service import bootstrap_topics, freeze_startup_heap
 
 BATCH = 500
 HISTORY_BATCH = 5000  # history is loaded in large batches: it is set-up, not measured
@@ -259,16 +259,21 @@ async def measure(args: argparse.Namespace, maintenance_url: str, bootstrap: str
         # Live traffic happened in the last hour; --backfill spreads it over 26 weeks, so
         # nearly every batch changes ended periods and re-evaluates every account it touches.
         spread = timedelta(weeks=26) if args.backfill else timedelta(hours=1)
-        events = generate(tenant.id, args.accounts, args.events, seed=1, spread=spread)
-        await publish(bootstrap, topics.events, events)
-        raw_seconds = await raw_consume(
-            bootstrap, topics.events, len(events), settings.max_poll_records
+        await publish(
+            bootstrap,
+            topics.events,
+            generate(tenant.id, args.accounts, args.events, seed=1, spread=spread),
         )
-        service_seconds = await service_consume(settings, sessions, len(events))
-        raw_rate = len(events) / raw_seconds
-        service_rate = len(events) / service_seconds
+        # As the service's process does once started (``serve``); both consumers run after it.
+        freeze_startup_heap()
+        raw_seconds = await raw_consume(
+            bootstrap, topics.events, args.events, settings.max_poll_records
+        )
+        service_seconds = await service_consume(settings, sessions, args.events)
+        raw_rate = args.events / raw_seconds
+        service_rate = args.events / service_seconds
         print(
-            f"throughput: {len(events)} {'backfill' if args.backfill else 'live'} events, "
+            f"throughput: {args.events} {'backfill' if args.backfill else 'live'} events, "
             f"{args.accounts} accounts with plans, {args.partitions} partitions"
         )
         print(f"  raw aiokafka consume : {raw_rate:10.0f} events/s")
@@ -277,7 +282,7 @@ async def measure(args: argparse.Namespace, maintenance_url: str, bootstrap: str
 
         # 2. per-event cost against history size (handler only, same batches).
         small, large = args.history_small, args.history_large
-        present = len(events)
+        present = args.events
         await load_history(
             sessions,
             settings,

@@ -2,13 +2,14 @@
 
 ``build_app`` gives a FastAPI app the shared error body, request metrics and ops endpoints;
 ``open_database``/``open_producer``/``background`` are the pieces a lifespan stacks;
-``serve`` runs an app under uvicorn with the shared logging setup.
+``serve`` runs an app under uvicorn with the shared logging and garbage-collector setup.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -139,9 +140,21 @@ def build_app(
     return app
 
 
+def freeze_startup_heap() -> None:
+    """Keep the objects alive now (modules, classes, the app) out of the cyclic collector's way.
+
+    They live as long as the process, yet every older-generation collection walks all of them
+    again; a consumer allocating a few objects per event triggers such collections many times a
+    second, which cost the correlation consumer about a third of its time.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve(app: FastAPI, settings: ServiceSettings, port: int) -> None:
     """Run one service under uvicorn (one worker; scale out with more processes)."""
     configure_logging(settings.log_level, json=settings.log_json)
+    freeze_startup_heap()
     uvicorn.run(
         app,
         host=settings.host,
