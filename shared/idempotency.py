@@ -3,19 +3,33 @@
 A consumer claims a batch's ids in the same transaction as the batch's effects. If the
 transaction commits, the ids are stored, so a redelivery (the process died between the database
 commit and the offset commit, or a client sent the same event id again) claims nothing.
+
+Ids are remembered for a retention period, then forgotten in small transactions: it has to be
+longer than the events topic keeps messages, so that even a replay of the whole topic finds
+every id it already applied.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Collection
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import String, bindparam, func, select
+import structlog
+from sqlalchemy import String, bindparam, delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import Base
+from shared.kafka import TRANSIENT_ERRORS
+
+log = structlog.get_logger(__name__)
+
+FORGET_BATCH_SIZE = 10_000
+FORGET_PAUSE_SECONDS = 300.0
 
 EventKey = tuple[str, str]
 
@@ -81,3 +95,47 @@ def _claim_statement(row_type: type[Base]) -> Any:
     return select(claim.c.tenant_id, claim.c.event_id).except_(
         select(inserted.c.tenant_id, inserted.c.event_id)
     )
+
+
+async def forget_events(
+    session: AsyncSession, row_type: type[Base], before: datetime, limit: int
+) -> int:
+    """Delete up to ``limit`` ids processed before ``before``; returns how many went."""
+    table = row_type.__table__
+    oldest = (
+        select(table.c.tenant_id, table.c.event_id)
+        .where(table.c.processed_at < before)
+        .limit(limit)
+    )
+    result = await session.execute(
+        delete(row_type).where(tuple_(table.c.tenant_id, table.c.event_id).in_(oldest))
+    )
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def keep_processed_events(
+    sessions: async_sessionmaker[AsyncSession],
+    row_type: type[Base],
+    *,
+    retention: timedelta,
+    batch_size: int = FORGET_BATCH_SIZE,
+    pause_seconds: float = FORGET_PAUSE_SECONDS,
+) -> None:
+    """Forget ids older than ``retention`` until cancelled.
+
+    Small transactions keep each delete's locks and WAL short beside the consumer's inserts; a
+    full batch is followed at once by the next one.
+    """
+    while True:
+        try:
+            async with sessions.begin() as session:
+                forgotten = await forget_events(
+                    session, row_type, datetime.now(UTC) - retention, batch_size
+                )
+        except TRANSIENT_ERRORS as exc:
+            log.warning("processed_events_retention_postponed", error=repr(exc)[:300])
+            forgotten = 0
+        if forgotten:
+            log.info("processed_events_forgotten", table=row_type.__tablename__, ids=forgotten)
+        if forgotten < batch_size:
+            await asyncio.sleep(pause_seconds)

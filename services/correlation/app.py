@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -13,7 +14,9 @@ from services.correlation.consumer import run_pipeline
 from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
 from services.correlation.sweeper import run_sweeper
+from services.correlation.tables import ProcessedEventRow
 from shared.auth import TenantResolver
+from shared.idempotency import keep_processed_events
 from shared.service import background, build_app, open_database, standard_checks
 from shared.topics import Topics
 
@@ -44,6 +47,16 @@ def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
             await stack.enter_async_context(
                 background(
                     "correlation-sweeper", lambda: run_sweeper(database.sessions, settings, relay)
+                )
+            )
+            await stack.enter_async_context(
+                background(
+                    "correlation-retention",
+                    lambda: keep_processed_events(
+                        database.sessions,
+                        ProcessedEventRow,
+                        retention=timedelta(days=settings.processed_event_retention_days),
+                    ),
                 )
             )
             yield

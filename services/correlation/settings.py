@@ -65,6 +65,13 @@ class CorrelationSettings(ServiceSettings):
     sweep_batch_size: int = Field(
         default=100, ge=1, validation_alias="AMPM_CORRELATION_SWEEP_BATCH_SIZE"
     )
+    processed_event_retention_days: float = Field(
+        default=14,
+        gt=0,
+        validation_alias="AMPM_CORRELATION_PROCESSED_EVENT_RETENTION_DAYS",
+        description="How long event ids are remembered to skip redeliveries; keep it longer "
+        "than the events topic keeps messages.",
+    )
 
     @property
     def thresholds(self) -> RiskThresholds:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -15,8 +16,10 @@ from services.equivalents.consumer import consume_events
 from services.equivalents.errors import EquivalentsError
 from services.equivalents.handlers import Context
 from services.equivalents.settings import EquivalentsSettings
+from services.equivalents.tables import ProcessedEventRow
 from shared.auth import TenantResolver
 from shared.errors import Unprocessable
+from shared.idempotency import keep_processed_events
 from shared.service import background, build_app, open_database, standard_checks
 
 
@@ -35,6 +38,18 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
             await stack.enter_async_context(
                 background(
                     "equivalents-events", lambda: consume_events(settings, database.sessions)
+                )
+            )
+            await stack.enter_async_context(
+                background(
+                    "equivalents-retention",
+                    lambda: keep_processed_events(
+                        database.sessions,
+                        ProcessedEventRow,
+                        retention=timedelta(
+                            days=settings.equivalents_processed_event_retention_days
+                        ),
+                    ),
                 )
             )
             yield

@@ -13,3 +13,9 @@ class EquivalentsSettings(ServiceSettings):
         default="ampm-equivalents",
         description="Kafka consumer group of the events consumer (after the topic namespace).",
     )
+    equivalents_processed_event_retention_days: float = Field(
+        default=14,
+        gt=0,
+        description="How long event ids are remembered to skip redeliveries; keep it longer "
+        "than the events topic keeps messages.",
+    )

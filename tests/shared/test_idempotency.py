@@ -1,19 +1,20 @@
-"""Claiming processed-event ids, on the real PostgreSQL server and on the embedded SQLite."""
+"""Claiming and forgetting processed-event ids, on the real PostgreSQL server and on SQLite."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.correlation.tables import ProcessedEventRow
 from shared.db import create_engine, create_session_factory
-from shared.idempotency import claim_events
+from shared.idempotency import claim_events, forget_events, keep_processed_events
 from shared.migrate import upgrade
 
 pytestmark = pytest.mark.integration
@@ -82,3 +83,66 @@ async def test_a_rolled_back_claim_leaves_the_ids_unclaimed(claim_sessions: Sess
 
 async def test_claiming_nothing_touches_nothing(claim_sessions: Sessions) -> None:
     assert await _claim(claim_sessions, []) == set()
+
+
+async def _age(sessions: Sessions, keys: list[tuple[str, str]], days: int) -> None:
+    async with sessions.begin() as session:
+        for tenant, event in keys:
+            await session.execute(
+                update(ProcessedEventRow)
+                .where(ProcessedEventRow.tenant_id == tenant, ProcessedEventRow.event_id == event)
+                .values(processed_at=datetime.now(UTC) - timedelta(days=days))
+            )
+
+
+async def test_ids_past_retention_are_forgotten_in_batches_and_recent_ones_kept(
+    claim_sessions: Sessions,
+) -> None:
+    tenant = f"tn_{uuid.uuid4().hex[:8]}"
+    old, recent = _keys(tenant, 25), _keys(tenant, 5)
+    await _claim(claim_sessions, old + recent)
+    await _age(claim_sessions, old, days=20)
+    before = datetime.now(UTC) - timedelta(days=14)
+
+    async with claim_sessions.begin() as session:
+        assert await forget_events(session, ProcessedEventRow, before, limit=10) == 10
+    async with claim_sessions.begin() as session:
+        assert await forget_events(session, ProcessedEventRow, before, limit=100) == 15
+    async with claim_sessions.begin() as session:
+        assert await forget_events(session, ProcessedEventRow, before, limit=100) == 0
+    # Forgotten ids are new again; remembered ones are still redeliveries.
+    assert await _claim(claim_sessions, old[:3] + recent) == set(old[:3])
+
+
+async def test_the_retention_loop_forgets_until_cancelled(claim_sessions: Sessions) -> None:
+    tenant = f"tn_{uuid.uuid4().hex[:8]}"
+    old, recent = _keys(tenant, 7), _keys(tenant, 2)
+    await _claim(claim_sessions, old + recent)
+    await _age(claim_sessions, old, days=3)
+    loop = asyncio.create_task(
+        keep_processed_events(
+            claim_sessions,
+            ProcessedEventRow,
+            retention=timedelta(days=1),
+            batch_size=3,
+            pause_seconds=0.05,
+        )
+    )
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                if await _remembered(claim_sessions, tenant) == 2:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert await _claim(claim_sessions, recent) == set()
+
+
+async def _remembered(sessions: Sessions, tenant: str) -> int:
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).where(ProcessedEventRow.tenant_id == tenant)
+        )
+    return int(count or 0)
