@@ -26,6 +26,7 @@ from services.notifier.resolver import resolve_checked
 from services.notifier.schedule import (
     AttemptOutcome,
     DeadLetter,
+    DeadLetterReason,
     Delivered,
     EndpointGone,
     RetrySchedule,
@@ -332,7 +333,7 @@ async def record_attempt(
     """Log the attempt and move the delivery (and maybe its endpoint) to its next state."""
     now = utcnow()
     settings = notifier.settings
-    dead: DeadLetter | None = None
+    letters: list[DeadLetteredDelivery] = []
     disabled_reason: str | None = None
     async with notifier.sessions.begin() as session:
         store.add_attempt(
@@ -371,7 +372,7 @@ async def record_attempt(
             claimed.attempt_number, result.outcome, now, notifier.schedule, notifier.rng
         )
         if isinstance(decision, DeadLetter):
-            dead = decision
+            letters.append(DeadLetteredDelivery.of_attempt(claimed, decision, result))
             delivery.status = DeliveryStatus.FAILED.value
         else:
             delivery.next_attempt_at = decision
@@ -381,22 +382,26 @@ async def record_attempt(
         elif disable_due(endpoint.failing_since, now, after):
             disabled_reason = f"the endpoint failed continuously since {endpoint.failing_since}"
         if disabled_reason is not None and endpoint.enabled:
-            await _disable(session, endpoint, disabled_reason, now)
+            stopped = await _disable(session, endpoint, disabled_reason, now)
+            letters.extend(DeadLetteredDelivery.of_stopped(delivery) for delivery in stopped)
         else:
             disabled_reason = None
-    if dead is not None:
-        await publish_dead_letter(notifier, claimed, dead, result)
+    for letter in letters:
+        await publish_dead_letter(notifier, letter)
     if disabled_reason is not None:
         notifier.wake.set()
 
 
 async def _disable(
     session: AsyncSession, endpoint: EndpointRow, reason: str, now: datetime
-) -> None:
+) -> list[store.StoppedDelivery]:
+    """Disable a failing endpoint: its pending deliveries stop, the other endpoints are told."""
     endpoint.enabled = False
     endpoint.disabled_reason = reason
     endpoint.updated_at = now
-    await store.fail_pending_deliveries(session, endpoint.id, f"endpoint disabled: {reason}", now)
+    stopped = await store.fail_pending_deliveries(
+        session, endpoint.id, f"endpoint disabled: {reason}", now
+    )
     await store.enqueue(
         session,
         tenant_id=endpoint.tenant_id,
@@ -409,45 +414,94 @@ async def _disable(
     log.warning(
         "endpoint_disabled", tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id, reason=reason
     )
+    return stopped
 
 
-async def publish_dead_letter(
-    notifier: Notifier, claimed: ClaimedDelivery, dead: DeadLetter, result: AttemptResult
-) -> None:
+@dataclass(frozen=True, slots=True)
+class DeadLetteredDelivery:
+    """A delivery that will not be attempted again, as the notifications DLQ topic shows it."""
+
+    tenant_id: str
+    account_id: str | None
+    message_id: str
+    event_type: str
+    body: bytes
+    endpoint_id: str
+    reason: DeadLetterReason
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+
+    @classmethod
+    def of_attempt(
+        cls, claimed: ClaimedDelivery, dead: DeadLetter, result: AttemptResult
+    ) -> DeadLetteredDelivery:
+        """The delivery whose attempt just ended its schedule (or met a 410)."""
+        return cls(
+            tenant_id=claimed.tenant_id,
+            account_id=claimed.account_id,
+            message_id=claimed.message_id,
+            event_type=claimed.event_type,
+            body=claimed.body,
+            endpoint_id=claimed.endpoint_id,
+            reason=dead.reason,
+            attempts=dead.attempts,
+            last_status_code=result.status_code,
+            last_error=result.error,
+        )
+
+    @classmethod
+    def of_stopped(cls, stopped: store.StoppedDelivery) -> DeadLetteredDelivery:
+        """A pending delivery stopped because its endpoint was disabled."""
+        return cls(
+            tenant_id=stopped.tenant_id,
+            account_id=stopped.account_id,
+            message_id=stopped.message_id,
+            event_type=stopped.event_type,
+            body=stopped.body,
+            endpoint_id=stopped.endpoint_id,
+            reason=DeadLetterReason.ENDPOINT_DISABLED,
+            attempts=stopped.attempts,
+            last_status_code=None,
+            last_error=stopped.last_error,
+        )
+
+
+async def publish_dead_letter(notifier: Notifier, letter: DeadLetteredDelivery) -> None:
     """Put a dead-lettered delivery on the notifications DLQ topic (after the commit).
 
     The failed state is already stored (``GET /v1/webhooks/messages?status=failed``); the
     topic record is for operators' tooling, so a broker outage is logged, not retried forever.
     """
     value = {
-        "message_id": claimed.message_id,
-        "endpoint_id": claimed.endpoint_id,
-        "tenant_id": claimed.tenant_id,
-        "event_type": claimed.event_type,
-        "reason": dead.reason.value,
-        "attempts": dead.attempts,
-        "last_status_code": result.status_code,
-        "last_error": result.error,
-        "payload": orjson.loads(claimed.body),
+        "message_id": letter.message_id,
+        "endpoint_id": letter.endpoint_id,
+        "tenant_id": letter.tenant_id,
+        "event_type": letter.event_type,
+        "reason": letter.reason.value,
+        "attempts": letter.attempts,
+        "last_status_code": letter.last_status_code,
+        "last_error": letter.last_error,
+        "payload": orjson.loads(letter.body),
     }
     headers = [
-        ("ampm-dlq-reason", dead.reason.value.encode()),
+        ("ampm-dlq-reason", letter.reason.value.encode()),
         ("ce_type", b"webhook.dead_lettered"),
-        ("ce_id", claimed.message_id.encode()),
+        ("ce_id", letter.message_id.encode()),
     ]
     try:
         await notifier.producer.send_and_wait(
             notifier.dead_letter_topic,
             value=orjson.dumps(value),
-            key=partition_key(claimed.tenant_id, claimed.account_id),
+            key=partition_key(letter.tenant_id, letter.account_id),
             headers=headers,
         )
     except Exception as exc:  # the stored state is authoritative; see the docstring
-        log.error("dead_letter_publish_failed", message_id=claimed.message_id, error=repr(exc))
+        log.error("dead_letter_publish_failed", message_id=letter.message_id, error=repr(exc))
     log.warning(
         "delivery_dead_lettered",
-        tenant_id=claimed.tenant_id,
-        message_id=claimed.message_id,
-        endpoint_id=claimed.endpoint_id,
-        reason=dead.reason.value,
+        tenant_id=letter.tenant_id,
+        message_id=letter.message_id,
+        endpoint_id=letter.endpoint_id,
+        reason=letter.reason.value,
     )

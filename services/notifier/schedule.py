@@ -98,6 +98,8 @@ class DeadLetterReason(StrEnum):
 
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     ENDPOINT_GONE = "endpoint_gone"
+    # Pending when its endpoint was disabled for failing (another message's 410, or five days).
+    ENDPOINT_DISABLED = "endpoint_disabled"
 
 
 @dataclass(frozen=True)

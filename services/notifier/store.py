@@ -237,18 +237,52 @@ def add_attempt(session: AsyncSession, attempt: AttemptRow) -> None:
     session.add(attempt)
 
 
+@dataclass(frozen=True, slots=True)
+class StoppedDelivery:
+    """A pending delivery failed because its endpoint was disabled, with what the DLQ shows."""
+
+    tenant_id: str
+    account_id: str | None
+    message_id: str
+    event_type: str
+    body: bytes
+    endpoint_id: str
+    attempts: int
+    last_error: str | None
+
+
 async def fail_pending_deliveries(
     session: AsyncSession, endpoint_id: str, reason: str, now: datetime
-) -> None:
-    """Stop every pending delivery of an endpoint that was just disabled."""
-    await session.execute(
-        update(DeliveryRow)
+) -> list[StoppedDelivery]:
+    """Stop every pending delivery of an endpoint that was just disabled; returns them."""
+    pending = await session.execute(
+        select(DeliveryRow, MessageRow)
+        .join(MessageRow, MessageRow.id == DeliveryRow.message_id)
         .where(
             DeliveryRow.endpoint_id == endpoint_id,
             DeliveryRow.status == DeliveryStatus.PENDING.value,
         )
-        .values(status=DeliveryStatus.FAILED.value, last_error=reason, updated_at=now)
+        .order_by(DeliveryRow.id)
+        .with_for_update(of=DeliveryRow)
     )
+    stopped = []
+    for delivery, message in pending.all():
+        stopped.append(
+            StoppedDelivery(
+                tenant_id=delivery.tenant_id,
+                account_id=message.account_id,
+                message_id=message.id,
+                event_type=message.event_type,
+                body=message.body.encode(),
+                endpoint_id=endpoint_id,
+                attempts=delivery.attempts,
+                last_error=delivery.last_error,
+            )
+        )
+        delivery.status = DeliveryStatus.FAILED.value
+        delivery.last_error = reason[:1000]
+        delivery.updated_at = now
+    return stopped
 
 
 # --- endpoints ---------------------------------------------------------------------------------

@@ -143,6 +143,54 @@ async def test_gone_disables_the_endpoint_and_tells_the_other_endpoints(
         assert len(recorder.at("/gone")) == 1
 
 
+async def test_deliveries_pending_when_the_endpoint_is_disabled_are_dead_lettered(
+    base_settings: dict[str, Any],
+    tenant: CreatedTenant,
+    receiver: tuple[Receiver, str],
+    signals_producer: AIOKafkaProducer,
+) -> None:
+    # The second attempt is ten minutes out, so the first message is still pending when the
+    # second one meets a 410 and the endpoint is disabled.
+    settings = NotifierSettings(
+        **base_settings,
+        notifier_allowed_cidrs="127.0.0.0/8",
+        notifier_retry_schedule="0,600",
+        notifier_retry_jitter=0,
+        notifier_worker_poll_seconds=0.2,
+    )
+    recorder, receiver_url = receiver
+    recorder.plan("/gone", Reply(500), Reply(410))
+    async with running(settings, tenant.secret_key.plaintext) as client:
+        endpoint = await _register(client, receiver_url + "/gone", ["signal.raised"])
+        await publish(signals_producer, settings, [raised(tenant.tenant.id, "p-1")])
+        await recorder.wait_until(lambda: len(recorder.at("/gone")) == 1)
+        first = recorder.at("/gone")[0].webhook_id
+
+        async def first_attempt_logged() -> bool:
+            attempts = (await client.get(f"/v1/webhooks/messages/{first}/attempts")).json()
+            return len(attempts) == 1
+
+        await _eventually(first_attempt_logged)
+        await publish(signals_producer, settings, [raised(tenant.tenant.id, "p-2")])
+
+        dlq = Topics(settings.topic_namespace).notifications_dlq
+        records = await read_records(settings.kafka_bootstrap_servers, dlq, 2)
+        letters = {letter["message_id"]: letter for letter in map(_letter, records)}
+        second = recorder.at("/gone")[1].webhook_id
+        assert letters[first]["reason"] == "endpoint_disabled"
+        assert letters[first]["attempts"] == 1 and letters[first]["last_error"] == "HTTP 500"
+        assert letters[second]["reason"] == "endpoint_gone"
+        assert {letter["endpoint_id"] for letter in letters.values()} == {endpoint["id"]}
+        failed = (await client.get("/v1/webhooks/messages", params={"status": "failed"})).json()
+        assert {m["id"] for m in failed["data"]} == {first, second}
+        assert len(recorder.at("/gone")) == 2
+
+
+def _letter(record: Any) -> dict[str, Any]:
+    letter: dict[str, Any] = orjson.loads(record.value or b"")
+    return letter
+
+
 async def test_dead_letter_after_the_schedule_then_replay_delivers(
     notifier_settings: NotifierSettings,
     tenant: CreatedTenant,
