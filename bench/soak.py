@@ -242,8 +242,8 @@ async def run(args: argparse.Namespace) -> None:
     )
     print(f"events accepted {sent} ({sent / (args.minutes * 60):.0f}/s), refused {refused}")
     print("consumer lag (messages) at end of traffic / after draining:")
-    for service in GROUPS:
-        print(f"  {service:<12} {lag_at_end[service]:>8} / {lag_drained[service]}")
+    for group in GROUPS:
+        print(f"  {group:<12} {lag_at_end[group]:>8} / {lag_drained[group]}")
     print("RSS MiB (start -> end):")
     for name in SERVICES:
         print(f"  {name:<12} {rss_start[name]:7.1f} -> {rss_end[name]:7.1f}")

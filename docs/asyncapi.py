@@ -182,7 +182,7 @@ def _op(action: str, channel: str, summary: str) -> dict[str, Any]:
 
 
 def render() -> str:
-    return yaml.safe_dump(build_document(), sort_keys=False, width=100)
+    return str(yaml.safe_dump(build_document(), sort_keys=False, width=100))
 
 
 if __name__ == "__main__":

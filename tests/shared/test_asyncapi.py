@@ -30,7 +30,8 @@ def _generator() -> ModuleType:
 
 
 def _document() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "docs" / "asyncapi.yaml").read_text())
+    document: dict[str, Any] = yaml.safe_load((ROOT / "docs" / "asyncapi.yaml").read_text())
+    return document
 
 
 def _errors(document: dict[str, Any]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from shared.local.demo_scenario import (
 TODAY = date(2026, 11, 26)
 
 
-def _weekly(events: list[dict], name: str) -> list[float]:
+def _weekly(events: list[dict[str, Any]], name: str) -> list[float]:
     return [e["value"] for e in events if e["name"] == name and e["account_id"] == NORTHWIND]
 
 

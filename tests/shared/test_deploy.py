@@ -16,7 +16,8 @@ SERVICES = ["ingest", "correlation", "equivalents", "notifier"]
 
 
 def _compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    compose: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return compose
 
 
 def test_compose_runs_each_service_with_its_module_and_default_port() -> None:
