@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import String, bindparam, delete, func, select, tuple_
+from sqlalchemy import String, Table, bindparam, delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import Base
@@ -61,29 +63,44 @@ async def _redelivered_postgresql(
     session: AsyncSession, row_type: type[Base], keys: Collection[EventKey]
 ) -> set[EventKey]:
     tenants, events = zip(*keys, strict=True)
-    rows = await session.execute(
-        _claim_statement(row_type), {"tenants": list(tenants), "events": list(events)}
-    )
-    return {(tenant, event) for tenant, event in rows}
+    arrays = {"tenants": list(tenants), "events": list(events)}
+    try:
+        # Redeliveries are rare, and a plain INSERT costs PostgreSQL half of an INSERT ... ON
+        # CONFLICT, so try that first; a savepoint keeps the transaction usable if one is there.
+        async with session.begin_nested():
+            await session.execute(_statements(row_type).insert, arrays)
+        return set()
+    except IntegrityError:
+        # Another transaction's commit of one of these ids lands here too, after it is visible.
+        rows = await session.execute(_statements(row_type).claim, arrays)
+        return {(tenant, event) for tenant, event in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class _ClaimStatements:
+    insert: Any
+    claim: Any
 
 
 @functools.cache
-def _claim_statement(row_type: type[Base]) -> Any:
-    """INSERT the pairs unnested from two arrays, returning the pairs that were already there.
+def _statements(row_type: type[Base]) -> _ClaimStatements:
+    """The statements claiming a batch's ids, built once per table (building them costs more
+    than running them).
 
     One statement whatever the batch size: the ids travel as two arrays (encoded by the driver,
-    not bound one by one), and only redeliveries come back (nearly always none), where
-    returning the inserted pairs would ship the whole batch back. Built once per table, since
-    building it costs more than running it.
+    not bound one by one). ``insert`` stores them all or fails on an id already there;
+    ``claim`` stores the others and returns only the ids that were already there (nearly always
+    none), where returning the inserted ones would ship the whole batch back.
     """
-    claim = select(
+    pairs = select(
         func.unnest(
             bindparam("tenants", type_=postgresql.ARRAY(String)),
             bindparam("events", type_=postgresql.ARRAY(String)),
         )
         .table_valued("tenant_id", "event_id")
         .render_derived(name="pairs")
-    ).cte("claim")
+    )
+    claim = pairs.cte("claim")
     table = row_type.__table__
     inserted = (
         postgresql.insert(row_type)
@@ -92,8 +109,12 @@ def _claim_statement(row_type: type[Base]) -> Any:
         .returning(table.c.tenant_id, table.c.event_id)
         .cte("inserted")
     )
-    return select(claim.c.tenant_id, claim.c.event_id).except_(
-        select(inserted.c.tenant_id, inserted.c.event_id)
+    return _ClaimStatements(
+        # On the table, not the mapped class: this is a Core statement, not an ORM bulk insert.
+        insert=postgresql.insert(cast(Table, table)).from_select(["tenant_id", "event_id"], pairs),
+        claim=select(claim.c.tenant_id, claim.c.event_id).except_(
+            select(inserted.c.tenant_id, inserted.c.event_id)
+        ),
     )
 
 

@@ -146,3 +146,21 @@ async def _remembered(sessions: Sessions, tenant: str) -> int:
             select(func.count()).where(ProcessedEventRow.tenant_id == tenant)
         )
     return int(count or 0)
+
+
+async def test_ids_a_concurrent_transaction_claims_are_claimed_once(
+    sessions: Sessions,
+) -> None:
+    keys = _keys(f"tn_{uuid.uuid4().hex[:8]}", 3)
+
+    async def claim_all() -> set[tuple[str, str]]:
+        async with sessions.begin() as session:
+            return await claim_events(session, ProcessedEventRow, keys)
+
+    async with sessions.begin() as first:
+        assert await claim_events(first, ProcessedEventRow, keys[:2]) == set(keys[:2])
+        second = asyncio.create_task(claim_all())
+        await asyncio.sleep(0.3)
+        # PostgreSQL holds the second claim until the first transaction ends.
+        assert not second.done()
+    assert await second == {keys[2]}
