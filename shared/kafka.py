@@ -2,9 +2,9 @@
 
 The consume loop owns the error policy for every consumer, in one place:
 
-- partitions are handled concurrently, each strictly in order (one batch in flight per
-  partition): one account's events share a partition, so their order holds, while one
-  partition's database round trips overlap with another's decoding;
+- the partitions of a poll are handled concurrently, each strictly in order: one account's
+  events share a partition, so their order holds, while one partition's database round trips
+  overlap with another's decoding;
 - the handler commits its database transaction, then the loop commits ``offset + 1``;
 - a dependency that is down (database, broker) -> retry the same records with backoff,
   never commit past them;
@@ -46,8 +46,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 MAX_ATTEMPTS_BEFORE_DEAD_LETTER = 3
 BACKOFF_INITIAL_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 5.0
-# While some partitions are busy, how often the idle ones are polled for new records.
-BUSY_POLL_SECONDS = 0.01
 
 
 def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaProducer:
@@ -177,40 +175,18 @@ class ConsumeLoop:
 
     async def run(self) -> None:
         """Poll, handle and commit until cancelled."""
-        in_flight: dict[TopicPartition, asyncio.Task[None]] = {}
-        try:
-            while True:
-                await self._poll_into(in_flight)
-                if in_flight:
-                    done, _ = await asyncio.wait(
-                        in_flight.values(),
-                        timeout=BUSY_POLL_SECONDS,
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                    for partition, task in list(in_flight.items()):
-                        if task in done:
-                            del in_flight[partition]
-                            task.result()  # an error the policy could not absorb ends the loop
-        finally:
-            for task in in_flight.values():
-                task.cancel()
-            await asyncio.gather(*in_flight.values(), return_exceptions=True)
-
-    async def _poll_into(self, in_flight: dict[TopicPartition, asyncio.Task[None]]) -> None:
-        """Start a batch for every idle partition with records waiting."""
-        if in_flight:
-            idle = self._consumer.assignment() - in_flight.keys()
-            if not idle:
-                return
-            # Never block here: a busy partition finishing must be polled again at once.
-            batches = await self._consumer.getmany(*idle, timeout_ms=0)
-        else:
+        while True:
             batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
-        for partition, records in batches.items():
-            if records:
-                in_flight[partition] = asyncio.create_task(
-                    self._process(partition, records), name=f"{self._name}-{partition.partition}"
-                )
+            # The next poll waits for every batch of this one: the fetcher fetches a broker's
+            # partitions only once all of them were consumed, so a partition left unconsumed
+            # would hold back the others' fresh records.
+            async with asyncio.TaskGroup() as batch_tasks:
+                for partition, records in batches.items():
+                    if records:
+                        batch_tasks.create_task(
+                            self._process(partition, records),
+                            name=f"{self._name}-{partition.partition}",
+                        )
 
     async def _process(
         self, partition: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]

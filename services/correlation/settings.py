@@ -17,10 +17,11 @@ class CorrelationSettings(ServiceSettings):
         default="ampm-correlation", validation_alias="AMPM_CORRELATION_CONSUMER_GROUP"
     )
     max_poll_records: int = Field(
-        default=2000,
+        default=6000,
         ge=1,
         validation_alias="AMPM_CORRELATION_MAX_POLL_RECORDS",
-        description="Records per poll; each partition's share is applied in one transaction.",
+        description="Records per poll across partitions; each partition's share is applied in "
+        "one transaction, the partitions concurrently.",
     )
     period_unit: PeriodUnit = Field(
         default=PeriodUnit.WEEK,

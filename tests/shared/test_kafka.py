@@ -194,7 +194,8 @@ async def test_consume_loop_handles_partitions_concurrently_each_in_order(
     async def handler(records: Sequence[ConsumerRecord]) -> list[DeadLetter]:
         partition = records[0].partition
         started[partition].set()
-        # Each partition's batch waits for the other's to start: one at a time never finishes.
+        # Both partitions' records come in the first poll; each partition's batch waits for the
+        # other's to start, which one batch at a time never lets happen.
         await started[1 - partition].wait()
         seen[partition].extend(record.offset for record in records)
         await asyncio.sleep(0.01)
@@ -205,7 +206,6 @@ async def test_consume_loop_handles_partitions_concurrently_each_in_order(
         topics.events,
         group_id=f"{service_settings.topic_namespace}concurrent",
         client_id="c",
-        max_poll_records=7,
     )
     await consumer.start()
     producer = create_producer(service_settings, client_id="dlq")
