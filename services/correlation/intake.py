@@ -71,9 +71,8 @@ async def apply_events(
     now: datetime,
 ) -> AppliedBatch:
     """Claim, attribute and fold a batch; returns the touched accounts."""
-    fresh = await store.claim_events(
-        session, list(dict.fromkeys((e.tenant_id, e.id) for e in envelopes))
-    )
+    # The claim takes each id once, however often the batch carries it.
+    fresh = await store.claim_events(session, [(e.tenant_id, e.id) for e in envelopes])
     events = []
     for event in envelopes:
         # An id twice in one batch is a redelivery too: only its first copy counts.

@@ -13,6 +13,23 @@ from aiokafka.admin import AIOKafkaAdminClient
 from shared.events import Envelope, EventKind, EventSource
 
 
+def record(event: Envelope, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
+    """The consumer record Kafka would hand the service for ``event``."""
+    return ConsumerRecord(
+        topic="events",
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=event.key,
+        value=event.to_value(),
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=0,
+        headers=tuple(event.headers()),
+    )
+
+
 def envelope(
     tenant_id: str,
     name: str,

@@ -32,6 +32,7 @@ from tests.correlation.support import (
     eventually,
     publish,
     read_to_end,
+    record,
 )
 from tests.support.servers import serve_app
 
@@ -218,6 +219,20 @@ async def test_a_plan_breaking_a_rule_is_rejected_naming_the_field(
     assert response.json()["error"]["field"].startswith("objectives[0]")
     unauthenticated = await client.get("/v1/accounts")
     assert unauthenticated.status_code == 401
+
+
+async def test_an_event_twice_in_one_batch_counts_once(
+    settings: CorrelationSettings,
+    tenant: CreatedTenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    tenant_id = tenant.tenant.id
+    moment = datetime.now(UTC) - timedelta(days=1)
+    repeated = envelope(tenant_id, "report.viewed", moment, account_id="twice", value=3.0)
+    other = envelope(tenant_id, "report.viewed", moment, account_id="twice", value=4.0)
+    batch = [record(repeated, 0), record(other, 1), record(repeated, 2)]
+    assert await process_records(sessions, batch, settings) == []
+    assert (await usage_totals(sessions, tenant_id, "twice"))["report.viewed"] == (2, 7.0)
 
 
 async def test_sponsor_departure_is_raised_once_and_resolved_once_by_a_successor(

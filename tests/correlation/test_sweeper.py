@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,30 +13,14 @@ from services.correlation import store
 from services.correlation.handlers import process_records, sweep_stale_accounts
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import OutboxRow
-from shared.events import Envelope, EventKind
+from shared.events import EventKind
 from shared.signals import SignalState
 from shared.tenant_store import CreatedTenant
-from tests.correlation.support import envelope
+from tests.correlation.support import envelope, record
 
 pytestmark = pytest.mark.integration
 
 ACCOUNT = "globex"
-
-
-def record(event: Envelope, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic="events",
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=event.key,
-        value=event.to_value(),
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=0,
-        headers=tuple(event.headers()),
-    )
 
 
 async def reorganization_state(
