@@ -177,20 +177,20 @@ class ConsumeLoop:
         """Poll, handle and commit until cancelled."""
         while True:
             batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
+            handled = {partition: records for partition, records in batches.items() if records}
+            if not handled:
+                continue
             # The next poll waits for every batch of this one: the fetcher fetches a broker's
             # partitions only once all of them were consumed, so a partition left unconsumed
             # would hold back the others' fresh records.
             async with asyncio.TaskGroup() as batch_tasks:
-                for partition, records in batches.items():
-                    if records:
-                        batch_tasks.create_task(
-                            self._process(partition, records),
-                            name=f"{self._name}-{partition.partition}",
-                        )
+                for partition, records in handled.items():
+                    batch_tasks.create_task(
+                        self._process(records), name=f"{self._name}-{partition.partition}"
+                    )
+            await self._commit({p: records[-1].offset + 1 for p, records in handled.items()})
 
-    async def _process(
-        self, partition: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
-    ) -> None:
+    async def _process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         letters = await self._with_retries(records)
         if letters:
             await self._retry_transient(
@@ -205,10 +205,11 @@ class ConsumeLoop:
                     offset=letter.record.offset,
                     reason=letter.reason,
                 )
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit every partition of a poll in one request, once all of them are handled."""
         try:
-            await self._retry_transient(
-                lambda: self._consumer.commit({partition: records[-1].offset + 1})
-            )
+            await self._retry_transient(lambda: self._consumer.commit(offsets))
         except (CommitFailedError, IllegalStateError) as exc:
             # The partition moved to another member, which re-reads from the last commit;
             # processing is idempotent, so nothing is counted twice.
