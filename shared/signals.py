@@ -66,17 +66,31 @@ class SignalState(StrEnum):
 
 
 class ItineraryStatus(BaseModel):
-    """Where one itinerary activity stands in the latest period (for the next-step rule)."""
+    """Where one itinerary activity stands in the latest period (for the next-step rule).
+
+    The lead/lag fields are the verdict of the correlation service's analysis (pre-whitened,
+    false-discovery-rate controlled), never a raw coefficient.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     activity: str
+    title: str | None = None
     direction: str = Field(description="increase | decrease | stop")
     target: float
     actual: float | None = None
-    correlation: float | None = Field(
-        default=None, description="best-lag Pearson r with the objective; None: not enough data"
+    verdict: str | None = Field(
+        default=None,
+        description="moves_objective | no_evidence | insufficient_evidence; None: not analysed",
     )
+    objective: str | None = Field(default=None, description="the objective of the verdict")
+    lag: int | None = Field(default=None, description="periods between activity and effect")
+    effect_r: float | None = Field(
+        default=None,
+        description="pre-whitened correlation at that lag, positive in the plan's intended "
+        "direction",
+    )
+    q_value: float | None = Field(default=None, description="Benjamini-Hochberg q of that lag")
     unit: str | None = None
 
 

@@ -23,6 +23,7 @@ from services.correlation.schemas import (
     SignalList,
     SignalOut,
     SuccessPlanBody,
+    VerdictOut,
 )
 from services.correlation.settings import CorrelationSettings
 from shared.auth import SecretTenant
@@ -79,6 +80,7 @@ async def get_ampm(account_id: str, tenant: SecretTenant, request: Request) -> A
             ObjectiveOut.of(o, series.get(o.metric), projected.get(o.metric))
             for o in plan.objectives
         ],
+        verdicts=[VerdictOut.of(pair) for pair in analysis.verdicts],
         correlations=[CorrelationOut.of(pair) for pair in analysis.pairs],
     )
 
@@ -134,16 +136,33 @@ async def list_accounts(
     )
 
 
+@router.get("/cohorts/itinerary")
+async def get_cohort_itinerary_by_trait(
+    tenant: SecretTenant,
+    request: Request,
+    trait: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")],
+    value: Annotated[str, Query(min_length=1, max_length=500, pattern=r"^[^\x00]*$")],
+) -> CohortItineraryOut:
+    """Random-effects pooled verdicts over the accounts whose ``trait`` equals ``value``
+    (any account trait: segment, persona, job to be done, plan...), and the ideal itinerary."""
+    return await _cohort(request, tenant.id, trait, value)
+
+
 @router.get("/cohorts/{segment}/itinerary")
 async def get_cohort_itinerary(
     segment: str, tenant: SecretTenant, request: Request
 ) -> CohortItineraryOut:
-    """Correlations pooled over the segment's accounts, and the ideal itinerary they suggest."""
+    """The cohort of one ``segment``: same as ``/cohorts/itinerary?trait=segment&value=...``."""
+    return await _cohort(request, tenant.id, "segment", segment)
+
+
+async def _cohort(request: Request, tenant_id: str, trait: str, value: str) -> CohortItineraryOut:
     cohort = await handlers.cohort_itinerary(
-        _sessions(request), tenant.id, segment, _settings(request)
+        _sessions(request), tenant_id, trait, value, _settings(request)
     )
     return CohortItineraryOut(
-        segment=segment,
+        trait=cohort.trait,
+        value=cohort.value,
         accounts=cohort.accounts,
         correlations=[PooledOut.of(p) for p in cohort.pooled],
         itinerary=[ItineraryStepOut.of(step) for step in cohort.itinerary],

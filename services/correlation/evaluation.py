@@ -14,7 +14,7 @@ from typing import Any
 from services.correlation import health as health_rules
 from services.correlation import risk
 from services.correlation.buckets import Bucket, PeriodUnit, last_complete_period, shift_period
-from services.correlation.correlations import LagCorrelation, correlate_plan
+from services.correlation.leadlag import LeadLag, Verdict, judge_plan
 from services.correlation.plans import Aggregation, Stakeholder, SuccessPlan
 from services.correlation.projection import Projection, project_objective
 from services.correlation.series import InsufficientEvidence, Series, build_series
@@ -31,7 +31,8 @@ class EvaluationConfig:
     unit: PeriodUnit = PeriodUnit.WEEK
     periods: int = 26
     max_lag: int = 4
-    min_points: int = 6
+    min_points: int = 10
+    false_discovery_rate: float = 0.05
     thresholds: risk.RiskThresholds = field(default_factory=risk.RiskThresholds)
     weights: health_rules.HealthWeights = field(default_factory=health_rules.HealthWeights)
 
@@ -247,33 +248,57 @@ def _health_inputs(
     )
 
 
+def plan_verdicts(
+    plan: SuccessPlan, series: Mapping[str, Series], config: EvaluationConfig
+) -> tuple[LeadLag, ...]:
+    """The plan's lead/lag verdicts over ``series`` with the configured FDR control."""
+    return judge_plan(
+        plan,
+        series,
+        max_lag=config.max_lag,
+        min_points=config.min_points,
+        false_discovery_rate=config.false_discovery_rate,
+    )
+
+
 def itinerary_status(
     plan: SuccessPlan | None, series: Mapping[str, Series], config: EvaluationConfig
 ) -> tuple[ItineraryStatus, ...]:
-    """Each activity's target, latest value and strongest best-lag r with any objective.
+    """Each activity's target, latest value and lead/lag verdict on the objectives.
 
-    Correlations are the costly part of an evaluation: only called when health is published.
+    An activity's verdict is ``moves_objective`` when it moves any objective (the strongest
+    such effect is reported), otherwise the best of the others. Verdicts are the costly part of
+    an evaluation: only called when health is published.
     """
     if plan is None:
         return ()
-    pairs = correlate_plan(plan, series, max_lag=config.max_lag, min_points=config.min_points)
-    strongest: dict[str, float] = {}
-    for pair in pairs:
-        best = pair.best
-        if isinstance(best, LagCorrelation):
-            current = strongest.get(pair.activity_metric)
-            if current is None or abs(best.pearson_r) > abs(current):
-                strongest[pair.activity_metric] = best.pearson_r
+    rank = {Verdict.MOVES_OBJECTIVE: 0, Verdict.NO_EVIDENCE: 1, Verdict.INSUFFICIENT_EVIDENCE: 2}
+    chosen: dict[str, LeadLag] = {}
+    for pair in plan_verdicts(plan, series, config):
+        current = chosen.get(pair.activity_metric)
+        strength = abs(pair.best.r) if pair.best else 0.0
+        if current is None or (rank[pair.verdict], -strength) < (
+            rank[current.verdict],
+            -(abs(current.best.r) if current.best else 0.0),
+        ):
+            chosen[pair.activity_metric] = pair
     statuses = []
     for activity in plan.itinerary:
         known = series[activity.metric].latest() if activity.metric in series else None
+        verdict = chosen.get(activity.metric)
+        best = verdict.best if verdict else None
         statuses.append(
             ItineraryStatus(
                 activity=activity.metric,
+                title=activity.title,
                 direction=activity.direction.value,
                 target=activity.target_per_period,
                 actual=known[1] if known else None,
-                correlation=strongest.get(activity.metric),
+                verdict=verdict.verdict.value if verdict else None,
+                objective=verdict.objective_metric if verdict else None,
+                lag=best.lag if best else None,
+                effect_r=best.r * verdict.intended_sign if best and verdict else None,
+                q_value=best.q_value if best else None,
             )
         )
     return tuple(statuses)

@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.correlation import store
-from services.correlation.correlations import correlate_plan, ideal_itinerary, pool_cohort
+from services.correlation.cohorts import ItineraryStep, PooledEffect, ideal_itinerary, pool_cohort
+from services.correlation.correlations import PairCorrelation, correlate_plan
 from services.correlation.errors import (
     AccountNotFound,
     HealthNotFound,
@@ -31,8 +32,10 @@ from services.correlation.evaluation import (
     account_series,
     first_period,
     plan_metrics,
+    plan_verdicts,
 )
 from services.correlation.intake import apply_events
+from services.correlation.leadlag import LeadLag
 from services.correlation.plans import SuccessPlan
 from services.correlation.reevaluation import evaluate_account, evaluate_accounts, evaluation_config
 from services.correlation.settings import CorrelationSettings
@@ -157,11 +160,12 @@ async def _require_account(session: AsyncSession, tenant_id: str, account_id: st
 
 @dataclass(frozen=True)
 class PlanAnalysis:
-    """What the AM/PM view shows: the plan, its series and the correlations."""
+    """What the AM/PM view shows: the plan, its series, the verdicts and the raw coefficients."""
 
     plan: SuccessPlan
     series: dict[str, Any]
-    pairs: tuple[Any, ...]
+    verdicts: tuple[LeadLag, ...]
+    pairs: tuple[PairCorrelation, ...]
 
 
 async def analyse_plan(
@@ -191,7 +195,7 @@ async def analyse_plan(
     state = AccountState(account_id, plan, (), buckets.get(account_id, {}))
     series = account_series(state, moment, config)
     pairs = correlate_plan(plan, series, max_lag=config.max_lag, min_points=config.min_points)
-    return PlanAnalysis(plan, series, pairs)
+    return PlanAnalysis(plan, series, plan_verdicts(plan, series, config), pairs)
 
 
 async def list_signals(
@@ -249,25 +253,29 @@ async def list_accounts(
 
 @dataclass(frozen=True)
 class CohortAnalysis:
-    segment: str
+    """A cohort's pooled effects and the ideal itinerary they support."""
+
+    trait: str
+    value: str
     accounts: int
-    pooled: tuple[Any, ...]
-    itinerary: tuple[Any, ...]
+    pooled: tuple[PooledEffect, ...]
+    itinerary: tuple[ItineraryStep, ...]
 
 
 async def cohort_itinerary(
     sessions: Sessions,
     tenant_id: str,
-    segment: str,
+    trait: str,
+    value: str,
     settings: CorrelationSettings,
     *,
     now: datetime | None = None,
 ) -> CohortAnalysis:
-    """Pooled correlations across the segment's accounts with a plan, and the ideal itinerary."""
+    """Random-effects pooled verdicts across the accounts whose ``trait`` equals ``value``."""
     moment = now or datetime.now(UTC)
     config = evaluation_config(settings)
     async with sessions() as session:
-        plans = await store.plans_in_segment(session, tenant_id, segment)
+        plans = await store.plans_with_trait(session, tenant_id, trait, value)
         metrics = {metric for plan in plans for metric in plan_metrics(plan)}
         buckets = await store.load_buckets(
             session,
@@ -277,12 +285,20 @@ async def cohort_itinerary(
             config.unit,
             first_period(moment, config),
         )
-    pairs_by_account = {}
+    verdicts_by_account = {}
+    reached = []
     for plan in plans:
         state = AccountState(plan.account_id, plan, (), buckets.get(plan.account_id, {}))
         series = account_series(state, moment, config)
-        pairs_by_account[plan.account_id] = correlate_plan(
-            plan, series, max_lag=config.max_lag, min_points=config.min_points
-        )
-    pooled = pool_cohort(pairs_by_account)
-    return CohortAnalysis(segment, len(plans), pooled, ideal_itinerary(pooled, plans))
+        verdicts_by_account[plan.account_id] = plan_verdicts(plan, series, config)
+        for objective in plan.objectives:
+            latest = series[objective.metric].latest() if objective.metric in series else None
+            if latest is not None and objective.is_met_by(latest[1]):
+                reached.append(plan.account_id)
+                break
+    pooled = pool_cohort(
+        verdicts_by_account,
+        min_accounts=settings.cohort_min_accounts,
+        cohort_alpha=settings.cohort_alpha,
+    )
+    return CohortAnalysis(trait, value, len(plans), pooled, ideal_itinerary(pooled, plans, reached))

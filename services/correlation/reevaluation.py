@@ -44,6 +44,7 @@ def evaluation_config(settings: CorrelationSettings) -> EvaluationConfig:
         periods=settings.evaluation_periods,
         max_lag=settings.max_lag,
         min_points=settings.min_points,
+        false_discovery_rate=settings.false_discovery_rate,
         thresholds=settings.thresholds,
     )
 

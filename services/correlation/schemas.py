@@ -8,12 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.correlation.buckets import PeriodUnit
-from services.correlation.correlations import (
-    ItineraryStep,
-    LagCorrelation,
-    PairCorrelation,
-    PooledCorrelation,
-)
+from services.correlation.cohorts import ItineraryStep, PooledEffect
+from services.correlation.correlations import LagCorrelation, PairCorrelation
+from services.correlation.leadlag import LagTest, LeadLag
 from services.correlation.plans import ActivityTarget, Objective
 from services.correlation.projection import Projection
 from services.correlation.series import InsufficientEvidence, Series
@@ -60,10 +57,14 @@ class LagOut(BaseModel):
 
 
 class CorrelationOut(BaseModel):
+    """Raw coefficients on the levels, per lag: for transparency, never a verdict.
+
+    Levels of trending or autocorrelated series correlate without any link between them; read
+    the pair's entry in ``verdicts`` for what the evidence supports.
+    """
+
     activity: str
     objective: str
-    best_lag: int | None = Field(description="lag with the largest |r|; null without evidence")
-    best_pearson_r: float | None
     lags: list[LagOut]
 
     @classmethod
@@ -85,13 +86,69 @@ class CorrelationOut(BaseModel):
                 lags.append(
                     LagOut(lag=lag, insufficient_evidence=InsufficientEvidenceOut.of(outcome))
                 )
-        best = pair.best if isinstance(pair.best, LagCorrelation) else None
+        return cls(activity=pair.activity_metric, objective=pair.performance_metric, lags=lags)
+
+
+class LagTestOut(BaseModel):
+    """One lag of the pre-whitened analysis."""
+
+    lag: int
+    n: int
+    r: float = Field(description="pre-whitened correlation (sign as measured)")
+    effect: float = Field(description="objective units per activity unit, pre-whitened slope")
+    ci_low: float
+    ci_high: float
+    p_value: float = Field(description="one-sided, in the plan's intended direction")
+    p_two_sided: float
+    q_value: float = Field(description="Benjamini-Hochberg over the plan's lags x pairs")
+
+    @classmethod
+    def of(cls, test: LagTest) -> LagTestOut:
+        return cls(**test.__dict__)
+
+
+class VerdictOut(BaseModel):
+    """Does the activity lead the objective? The decision, its effect, interval and lag."""
+
+    activity: str
+    objective: str
+    verdict: str = Field(description="moves_objective | no_evidence | insufficient_evidence")
+    reason: str | None = Field(
+        description="for insufficient_evidence: too_few_points | constant_series | "
+        "too_few_periods_after_whitening; for no_evidence: not_significant | opposite_direction"
+    )
+    intended_sign: int = Field(description="+1: more activity should raise the objective")
+    points: int
+    lag: int | None = Field(description="the best lag (smallest q); null without evidence")
+    r: float | None
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    q_value: float | None
+    lags: list[LagTestOut]
+
+    @classmethod
+    def of(cls, pair: LeadLag) -> VerdictOut:
+        best = pair.best
+        reason = pair.reason.value if pair.reason else None
+        if pair.verdict.value == "no_evidence":
+            reason = "opposite_direction" if pair.opposite_direction else "not_significant"
         return cls(
             activity=pair.activity_metric,
-            objective=pair.performance_metric,
-            best_lag=best.lag if best else None,
-            best_pearson_r=best.pearson_r if best else None,
-            lags=lags,
+            objective=pair.objective_metric,
+            verdict=pair.verdict.value,
+            reason=reason,
+            intended_sign=pair.intended_sign,
+            points=pair.points,
+            lag=pair.lag,
+            r=best.r if best else None,
+            effect=best.effect if best else None,
+            ci_low=best.ci_low if best else None,
+            ci_high=best.ci_high if best else None,
+            p_value=best.p_value if best else None,
+            q_value=best.q_value if best else None,
+            lags=[LagTestOut.of(test) for test in pair.tests],
         )
 
 
@@ -217,7 +274,12 @@ class AmpmView(BaseModel):
     period_unit: PeriodUnit
     activities: list[ActivityOut]
     objectives: list[ObjectiveOut]
-    correlations: list[CorrelationOut]
+    verdicts: list[VerdictOut] = Field(
+        description="lead/lag verdicts per (activity, objective): evidence, not causation"
+    )
+    correlations: list[CorrelationOut] = Field(
+        description="raw per-lag coefficients on the levels, for transparency only"
+    )
 
 
 class SignalOut(BaseModel):
@@ -306,24 +368,44 @@ class AccountPage(BaseModel):
 
 
 class PooledOut(BaseModel):
+    """A cohort's random-effects pooled lead, in the plan's intended direction."""
+
     activity: str
     objective: str
+    verdict: str
     lag: int
+    lags_tried: int
     r: float
     ci_low: float
     ci_high: float
+    prediction_low: float | None
+    prediction_high: float | None
+    tau_squared: float
+    i_squared: float
+    p_value: float = Field(description="one-sided, Bonferroni-corrected for the lags tried")
+    p_holm: float = Field(description="Holm-adjusted across the cohort's pairs: decides")
+    q_value: float = Field(description="Benjamini-Hochberg across the cohort's pairs")
     n: int
     accounts: int
 
     @classmethod
-    def of(cls, pooled: PooledCorrelation) -> PooledOut:
+    def of(cls, pooled: PooledEffect) -> PooledOut:
         return cls(
             activity=pooled.activity_metric,
-            objective=pooled.performance_metric,
+            objective=pooled.objective_metric,
+            verdict=pooled.verdict.value,
             lag=pooled.lag,
+            lags_tried=pooled.lags_tried,
             r=pooled.r,
             ci_low=pooled.ci_low,
             ci_high=pooled.ci_high,
+            prediction_low=pooled.prediction_low,
+            prediction_high=pooled.prediction_high,
+            tau_squared=pooled.tau_squared,
+            i_squared=pooled.i_squared,
+            p_value=pooled.p_value,
+            p_holm=pooled.p_holm,
+            q_value=pooled.q_value,
             n=pooled.n,
             accounts=pooled.accounts,
         )
@@ -334,8 +416,12 @@ class ItineraryStepOut(BaseModel):
     effect: PooledOut
     category: str | None
     direction: str | None
-    typical_target: float | None
+    typical_target: float | None = Field(description="median target of the cohort's plans")
+    reached_target: float | None = Field(
+        description="median target among accounts that reached their objective"
+    )
     plans: int
+    reached_plans: int
 
     @classmethod
     def of(cls, step: ItineraryStep) -> ItineraryStepOut:
@@ -345,12 +431,17 @@ class ItineraryStepOut(BaseModel):
             category=step.category.value if step.category else None,
             direction=step.direction.value if step.direction else None,
             typical_target=step.typical_target,
+            reached_target=step.reached_target,
             plans=step.plans,
+            reached_plans=step.reached_plans,
         )
 
 
 class CohortItineraryOut(BaseModel):
-    segment: str
+    trait: str
+    value: str
     accounts: int
     correlations: list[PooledOut]
-    itinerary: list[ItineraryStepOut]
+    itinerary: list[ItineraryStepOut] = Field(
+        description="only activities whose pooled verdict is moves_objective"
+    )

@@ -40,8 +40,41 @@ class CorrelationSettings(ServiceSettings):
         validation_alias="AMPM_CORRELATION_HEALTH_CHANGE_POINTS",
         description="Publish health.changed when the score moved by at least this much.",
     )
-    max_lag: int = Field(default=4, ge=0, le=12, validation_alias="AMPM_CORRELATION_MAX_LAG")
-    min_points: int = Field(default=6, ge=3, validation_alias="AMPM_CORRELATION_MIN_POINTS")
+    max_lag: int = Field(
+        default=4,
+        ge=0,
+        le=12,
+        validation_alias="AMPM_CORRELATION_MAX_LAG",
+        description="Lead/lag analysis tries lags 0..max_lag periods.",
+    )
+    min_points: int = Field(
+        default=10,
+        ge=5,
+        validation_alias="AMPM_CORRELATION_MIN_POINTS",
+        description="Periods with both series known below which a pair is insufficient evidence.",
+    )
+    false_discovery_rate: float = Field(
+        default=0.05,
+        gt=0,
+        lt=0.5,
+        validation_alias="AMPM_CORRELATION_FALSE_DISCOVERY_RATE",
+        description="Benjamini-Hochberg level of the moves_objective verdicts, per plan and "
+        "per cohort.",
+    )
+    cohort_alpha: float = Field(
+        default=0.01,
+        gt=0,
+        lt=0.5,
+        validation_alias="AMPM_CORRELATION_COHORT_ALPHA",
+        description="Family-wise error (Holm) of a cohort's moves_objective verdicts, which "
+        "decide the ideal itinerary.",
+    )
+    cohort_min_accounts: int = Field(
+        default=3,
+        ge=3,
+        validation_alias="AMPM_CORRELATION_COHORT_MIN_ACCOUNTS",
+        description="Accounts with evidence needed before a cohort pools a pair.",
+    )
     reorganization_role_changes: int = Field(
         default=3, ge=1, validation_alias="AMPM_CORRELATION_REORGANIZATION_ROLE_CHANGES"
     )

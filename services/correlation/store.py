@@ -329,19 +329,30 @@ async def put_plan(session: AsyncSession, tenant_id: str, plan: SuccessPlan, now
         row.updated_at = now
 
 
-async def plans_in_segment(
-    session: AsyncSession, tenant_id: str, segment: str
+async def plans_with_trait(
+    session: AsyncSession, tenant_id: str, trait: str, value: str
 ) -> list[SuccessPlan]:
-    rows = await session.scalars(
-        select(SuccessPlanRow.plan)
+    """Plans of the accounts whose trait ``trait`` equals ``value`` (compared as text).
+
+    Traits are JSON of any shape, so they are matched here rather than in dialect-specific
+    JSON SQL; a tenant's plans are few enough (one per account) to read in one query.
+    """
+    rows = await session.execute(
+        select(SuccessPlanRow.plan, AccountRow.traits, AccountRow.segment)
         .join(
             AccountRow,
             (AccountRow.tenant_id == SuccessPlanRow.tenant_id)
             & (AccountRow.account_id == SuccessPlanRow.account_id),
         )
-        .where(SuccessPlanRow.tenant_id == tenant_id, AccountRow.segment == segment)
+        .where(SuccessPlanRow.tenant_id == tenant_id)
+        .order_by(SuccessPlanRow.account_id)
     )
-    return [SuccessPlan.model_validate(plan) for plan in rows]
+    plans = []
+    for plan, traits, segment in rows:
+        known = segment if trait == "segment" else (traits or {}).get(trait)
+        if known is not None and str(known) == value:
+            plans.append(SuccessPlan.model_validate(plan))
+    return plans
 
 
 # --- signals ----------------------------------------------------------------------------------

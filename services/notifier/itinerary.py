@@ -1,7 +1,10 @@
 """The customer's itinerary: which activity of the success plan to push at the next junction.
 
-An activity is worth pushing when it is far from its target *and* moves with performance, so
-items are ranked by the share of the gap still to close times the absolute correlation |r|.
+An activity is worth pushing when it is far from its target *and* the correlation service's
+lead/lag analysis found that it moves the objective (verdict ``moves_objective``), so items are
+ranked by the share of the gap still to close times that effect (a pre-whitened correlation in
+the plan's intended direction). Activities without such a verdict are never pushed as "the next
+junction": a raw coefficient is not evidence.
 """
 
 from __future__ import annotations
@@ -20,13 +23,20 @@ class Direction(StrEnum):
 
 @dataclass(frozen=True)
 class ItineraryItem:
-    """One activity of a success plan: its target, current value and correlation r."""
+    """One activity of a success plan: its target, current value and evidenced effect.
+
+    ``effect`` is the pre-whitened correlation with ``objective`` at ``lag`` periods, positive
+    in the intended direction.
+    """
 
     activity: str
     target: float
     actual: float
-    correlation: float
+    effect: float
     direction: Direction = Direction.INCREASE
+    objective: str | None = None
+    lag: int | None = None
+    title: str | None = None
 
 
 def gap_share(item: ItineraryItem) -> float:
@@ -45,8 +55,8 @@ def gap_share(item: ItineraryItem) -> float:
 
 
 def step_score(item: ItineraryItem) -> float:
-    """How much closing this activity's gap should move performance: gap share x |r|."""
-    return gap_share(item) * abs(item.correlation)
+    """How much closing this activity's gap should move performance: gap share x effect."""
+    return gap_share(item) * max(0.0, item.effect)
 
 
 def next_step(itinerary: Sequence[ItineraryItem]) -> ItineraryItem | None:

@@ -29,6 +29,9 @@ from shared.signals import (
     SignalType,
 )
 
+# The lead/lag verdict that makes an activity a candidate for the next junction.
+MOVES_OBJECTIVE = "moves_objective"
+
 # Signals that mean something is wrong; an open one suppresses the "next step" advice.
 RISK_SIGNALS = frozenset(SignalType) - {SignalType.OBJECTIVE_ACHIEVED}
 
@@ -109,8 +112,8 @@ def recommend(
 def itinerary_from_health(health: HealthPayload | None) -> list[ItineraryItem]:
     """The itinerary items of a health payload that can be ranked.
 
-    An activity without an actual value or a correlation yet cannot be scored, so it is left
-    out; a "stop doing X" activity is a decrease toward its target (usually 0).
+    Only activities whose lead/lag verdict is ``moves_objective`` and that have an actual value
+    are ranked; a "stop doing X" activity is a decrease toward its target (usually 0).
     """
     if health is None:
         return []
@@ -119,11 +122,16 @@ def itinerary_from_health(health: HealthPayload | None) -> list[ItineraryItem]:
             activity=status.activity,
             target=status.target,
             actual=status.actual,
-            correlation=status.correlation,
+            effect=status.effect_r,
             direction=Direction.INCREASE if status.direction == "increase" else Direction.DECREASE,
+            objective=status.objective,
+            lag=status.lag,
+            title=status.title,
         )
         for status in health.itinerary
-        if status.actual is not None and status.correlation is not None
+        if status.actual is not None
+        and status.verdict == MOVES_OBJECTIVE
+        and status.effect_r is not None
     ]
 
 
@@ -161,7 +169,10 @@ def _evidence(item: ItineraryItem) -> dict[str, Any]:
         "activity": item.activity,
         "target": item.target,
         "actual": item.actual,
-        "correlation": item.correlation,
+        "verdict": MOVES_OBJECTIVE,
+        "objective": item.objective,
+        "lag": item.lag,
+        "effect_r": item.effect,
         "direction": item.direction.value,
         "gap_share": gap_share(item),
         "score": step_score(item),
@@ -170,15 +181,19 @@ def _evidence(item: ItineraryItem) -> dict[str, Any]:
 
 def _next_step(item: ItineraryItem) -> _Advice:
     verb = "raise" if item.direction is Direction.INCREASE else "bring down"
+    name = item.title or item.activity
+    objective = item.objective or "the objective"
+    when = "in the same period" if not item.lag else f"about {item.lag} period(s) later"
     return _Advice(
         Priority.LOW,
-        f"Next step: {item.activity}",
-        f"Nothing is wrong on this account. At the next junction, focus on {item.activity!r}: "
+        f"Next step: {name}",
+        f"Nothing is wrong on this account. At the next junction, focus on {name!r}: "
         f"it is at {_number(item.actual)} against a target of {_number(item.target)} "
-        f"({gap_share(item):.0%} of the way still to go), and it moves with performance "
-        f"(r = {item.correlation:.2f}).",
+        f"({gap_share(item):.0%} of the way still to go). This account's history shows it "
+        f"leading {objective} {when} (pre-whitened r = {item.effect:.2f}): evidence of a "
+        "lead, not proof of cause.",
         (
-            f"{verb} {item.activity!r} from {_number(item.actual)} toward {_number(item.target)}",
+            f"{verb} {name!r} from {_number(item.actual)} toward {_number(item.target)}",
             "share the progress with the adoption owner",
         ),
     )

@@ -28,7 +28,7 @@ from services.correlation.risk import Raise
 from shared.signals import SignalType
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
-CONFIG = EvaluationConfig()
+CONFIG = EvaluationConfig(min_points=8)
 CONTACTS = [20, 42, 25, 31, 55, 28, 47, 60, 33, 52, 39, 65]
 
 
@@ -114,12 +114,23 @@ def test_an_open_signal_is_not_raised_again() -> None:
     assert all(c.signal_type is not SignalType.SPONSOR_DEPARTURE for c in result.changes)
 
 
-def test_itinerary_status_carries_the_latest_value_and_the_best_lag_correlation() -> None:
+def test_itinerary_status_carries_the_latest_value_and_the_lead_lag_verdict() -> None:
     state = AccountState("a1", plan(), (), twelve_weeks())
     series = account_series(state, NOW, CONFIG)
     (status,) = itinerary_status(plan(), series, CONFIG)
     assert status.activity == "contacts" and status.actual == 65 and status.target == 25
-    assert status.correlation is not None and status.correlation > 0.99
+    # The rate follows contacts two weeks later, exactly: the verdict, not a raw r.
+    assert status.verdict == "moves_objective" and status.objective == "rate"
+    assert status.lag == 2 and status.effect_r is not None and status.effect_r > 0.95
+    assert status.q_value is not None and status.q_value < 0.05
+
+
+def test_itinerary_status_of_too_short_a_history_is_insufficient_evidence() -> None:
+    weeks = {metric: buckets[-6:] for metric, buckets in twelve_weeks().items()}
+    series = account_series(AccountState("a1", plan(), (), weeks), NOW, CONFIG)
+    (status,) = itinerary_status(plan(), series, CONFIG)
+    assert status.verdict == "insufficient_evidence"
+    assert status.lag is None and status.effect_r is None
 
 
 def test_an_account_without_plan_or_data_still_gets_a_health_score() -> None:

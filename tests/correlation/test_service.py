@@ -159,14 +159,17 @@ async def test_northwind_ampm_view_shows_the_leading_activity_projection_and_tar
 
     await eventually(all_weeks_in)
     weeks = northwind.weeks(now)
-    pairs = {(c["activity"], c["objective"]): c for c in view["correlations"]}
-    leading = pairs[(northwind.LEADING, northwind.KPI)]
-    assert leading["best_lag"] == northwind.LEAD_WEEKS
-    assert leading["best_pearson_r"] == pytest.approx(1.0)
-    assert leading["lags"][2]["n"] == 10 and leading["lags"][2]["spearman_rho"] > 0.99
-    constant = pairs[("lead_gen_fte", northwind.KPI)]
-    assert constant["best_lag"] is None
-    assert constant["lags"][0]["insufficient_evidence"]["reason"] == "constant_series"
+    verdicts = {(v["activity"], v["objective"]): v for v in view["verdicts"]}
+    leading = verdicts[(northwind.LEADING, northwind.KPI)]
+    assert (leading["verdict"], leading["lag"]) == ("moves_objective", northwind.LEAD_WEEKS)
+    assert leading["q_value"] < 0.05 and leading["ci_low"] > 0
+    constant = verdicts[("lead_gen_fte", northwind.KPI)]
+    assert (constant["verdict"], constant["reason"]) == ("insufficient_evidence", "constant_series")
+    # The raw coefficients stay visible, beside the verdicts.
+    raw = {(c["activity"], c["objective"]): c for c in view["correlations"]}
+    lag_two = raw[(northwind.LEADING, northwind.KPI)]["lags"][2]
+    assert lag_two["n"] == 10 and lag_two["pearson_r"] == pytest.approx(1.0)
+    assert lag_two["spearman_rho"] > 0.99
 
     activities = {a["metric"]: a for a in view["activities"]}
     contacts = activities[northwind.LEADING]["periods"]

@@ -17,10 +17,10 @@ from services.notifier.itinerary import (
     ("item", "expected"),
     [
         # increase: (target - actual) / target
-        (ItineraryItem("contacts", target=125, actual=100, correlation=0.8), 25 / 125),
-        (ItineraryItem("campaigns", target=20, actual=0, correlation=0.8), 1.0),
-        (ItineraryItem("campaigns", target=20, actual=20, correlation=0.8), 0.0),
-        (ItineraryItem("campaigns", target=20, actual=26, correlation=0.8), 0.0),
+        (ItineraryItem("contacts", target=125, actual=100, effect=0.8), 25 / 125),
+        (ItineraryItem("campaigns", target=20, actual=0, effect=0.8), 1.0),
+        (ItineraryItem("campaigns", target=20, actual=20, effect=0.8), 0.0),
+        (ItineraryItem("campaigns", target=20, actual=26, effect=0.8), 0.0),
         # decrease: (actual - target) / actual
         (ItineraryItem("bounces", 10, 40, -0.3, Direction.DECREASE), 30 / 40),
         (ItineraryItem("excel logins", 0, 30, 0.5, Direction.DECREASE), 1.0),
@@ -34,11 +34,11 @@ def test_gap_share_is_the_share_of_the_way_still_to_go(
     assert gap_share(item) == pytest.approx(expected)
 
 
-def test_score_uses_the_absolute_correlation() -> None:
-    positive = ItineraryItem("a", target=10, actual=5, correlation=0.6)
-    negative = ItineraryItem("a", target=10, actual=5, correlation=-0.6)
-    # 5/10 x 0.6 = 0.3 for both
-    assert step_score(positive) == step_score(negative) == pytest.approx(0.3)
+def test_score_counts_only_an_effect_in_the_intended_direction() -> None:
+    intended = ItineraryItem("a", target=10, actual=5, effect=0.6)
+    against = ItineraryItem("a", target=10, actual=5, effect=-0.6)
+    assert step_score(intended) == pytest.approx(0.3)  # 5/10 x 0.6
+    assert step_score(against) == 0
 
 
 def test_next_step_is_neither_the_largest_gap_nor_the_strongest_r_alone() -> None:
@@ -49,8 +49,8 @@ def test_next_step_is_neither_the_largest_gap_nor_the_strongest_r_alone() -> Non
         ItineraryItem("new contacts per week", 125, 100, 0.9),
         # (20 - 12) / 20 = 0.4; 0.4 x 0.5 = 0.20
         ItineraryItem("social campaigns per month", 20, 12, 0.5),
-        # (40 - 10) / 40 = 0.75; 0.75 x |-0.3| = 0.225  <- best
-        ItineraryItem("bounced emails", 10, 40, -0.3, Direction.DECREASE),
+        # (40 - 10) / 40 = 0.75; 0.75 x 0.3 = 0.225  <- best (fewer bounces help)
+        ItineraryItem("bounced emails", 10, 40, 0.3, Direction.DECREASE),
         # target met: 0
         ItineraryItem("logins", 5, 6, 0.95),
     ]

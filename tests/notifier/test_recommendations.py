@@ -165,8 +165,8 @@ def test_resolved_signal_gives_a_short_low_priority_cleared_note() -> None:
 ITINERARY = [
     # (125 - 100) / 125 = 0.2; x 0.9 = 0.18
     ItineraryItem("new contacts per week", 125, 100, 0.9),
-    # (40 - 10) / 40 = 0.75; x |-0.3| = 0.225  <- next step
-    ItineraryItem("bounced emails", 10, 40, -0.3, Direction.DECREASE),
+    # (40 - 10) / 40 = 0.75; x 0.3 = 0.225  <- next step (fewer bounces help)
+    ItineraryItem("bounced emails", 10, 40, 0.3, Direction.DECREASE),
 ]
 
 
@@ -179,7 +179,7 @@ def test_healthy_account_gets_the_next_itinerary_step() -> None:
     assert recommendation.priority is Priority.LOW
     assert recommendation.title == "Next step: bounced emails"
     assert "at 40 against a target of 10 (75% of the way still to go)" in recommendation.message
-    assert "(r = -0.30)" in recommendation.message
+    assert "(pre-whitened r = 0.30)" in recommendation.message
     assert recommendation.actions[0] == "bring down 'bounced emails' from 40 toward 10"
     assert recommendation.evidence["gap_share"] == pytest.approx(0.75)
     assert recommendation.evidence["score"] == pytest.approx(0.225)
@@ -248,11 +248,34 @@ def test_health_change_reads_itinerary_and_open_signals_from_its_payload() -> No
 
     itinerary = [
         ItineraryStatus(
-            activity="social campaigns", direction="increase", target=20, actual=5, correlation=0.8
+            activity="social_campaigns",
+            title="social campaigns",
+            direction="increase",
+            target=20,
+            actual=5,
+            verdict="moves_objective",
+            objective="conversion_rate",
+            lag=2,
+            effect_r=0.8,
+            q_value=0.01,
         ),
         ItineraryStatus(activity="no data yet", direction="increase", target=10),
         ItineraryStatus(
-            activity="cold calls", direction="stop", target=0, actual=3, correlation=0.1
+            activity="cold calls",
+            direction="stop",
+            target=0,
+            actual=3,
+            verdict="moves_objective",
+            effect_r=0.1,
+        ),
+        # A large gap, but no evidence that it moves anything: never the next step.
+        ItineraryStatus(
+            activity="logins",
+            direction="increase",
+            target=100,
+            actual=0,
+            verdict="no_evidence",
+            effect_r=0.9,
         ),
     ]
     calm = SignalChange(
@@ -265,6 +288,9 @@ def test_health_change_reads_itinerary_and_open_signals_from_its_payload() -> No
     )
     advice = recommend(calm, ampm_base_url=BASE)
     assert advice is not None and advice.title == "Next step: social campaigns"
+    assert "leading conversion_rate about 2 period(s) later" in advice.message
+    assert "not proof of cause" in advice.message
+    assert advice.evidence["verdict"] == "moves_objective"
 
     risky = calm.model_copy(
         update={
