@@ -104,6 +104,29 @@ async def ensure_topics(
         await admin.close()
 
 
+async def group_backlog(bootstrap_servers: str, group_id: str, topic: str) -> int:
+    """Records of ``topic`` the consumer group has not committed yet, over all partitions (a
+    partition the group never committed counts from its start)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await reader.start()
+        try:
+            (described,) = await admin.describe_topics([topic])
+            partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+            ends = await reader.end_offsets(partitions)
+            starts = await reader.beginning_offsets(partitions)
+            committed = await admin.list_consumer_group_offsets(group_id)
+        finally:
+            await reader.stop()
+    finally:
+        await admin.close()
+    return sum(
+        ends[tp] - (committed[tp].offset if tp in committed else starts[tp]) for tp in partitions
+    )
+
+
 async def check_kafka(bootstrap_servers: str) -> None:
     """Raise unless the cluster answers a metadata request (readiness)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=2_000)

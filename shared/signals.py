@@ -130,7 +130,17 @@ class SignalChange(BaseModel):
     state: SignalState | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
     health: HealthPayload | None = None
-    occurred_at: AwareDatetime
+    as_of: AwareDatetime | None = Field(
+        default=None,
+        description="when the change became true in event time (the lifecycle event's time, or "
+        "the end of the last complete period the rule read)",
+    )
+    catching_up: bool = Field(
+        default=False,
+        description="detected while the account's data lagged the wall clock (a history "
+        "backfill): news about the past, not about this week",
+    )
+    occurred_at: AwareDatetime = Field(description="when the change was detected")
 
     @property
     def key(self) -> bytes:

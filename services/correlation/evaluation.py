@@ -2,18 +2,33 @@
 
 Pure: the handler loads an ``AccountState`` (a bounded window of buckets, the plan, the people,
 the open signals), calls ``evaluate`` and saves what it returns.
+
+Rules judge an account as of its data, in event time. The account's *watermark* is the latest
+``occurred_at`` applied to it (the newest ``last_at`` of its buckets). A period is *complete*
+once the watermark has passed its end by the allowed lateness; for an account that went quiet
+(the sweeper evaluates accounts no event touched for a while) the wall clock completes it
+instead. Period rules read complete periods only, so a week whose events are still on their way
+(a history backfill cut into consumer batches) is never read as a week of zero usage. Each
+change states when it became true in event time (``as_of``), when it was detected, and whether
+it was detected while the account was catching up on history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.correlation import health as health_rules
 from services.correlation import risk
-from services.correlation.buckets import Bucket, PeriodUnit, last_complete_period, shift_period
+from services.correlation.buckets import (
+    Bucket,
+    PeriodUnit,
+    last_complete_period,
+    period_end,
+    shift_period,
+)
 from services.correlation.leadlag import LeadLag, Verdict, judge_plan
 from services.correlation.plans import Aggregation, Stakeholder, SuccessPlan
 from services.correlation.projection import Projection, project_objective
@@ -33,6 +48,7 @@ class EvaluationConfig:
     max_lag: int = 4
     min_points: int = 10
     false_discovery_rate: float = 0.05
+    allowed_lateness: timedelta = timedelta(hours=1)
     thresholds: risk.RiskThresholds = field(default_factory=risk.RiskThresholds)
     weights: health_rules.HealthWeights = field(default_factory=health_rules.HealthWeights)
 
@@ -55,7 +71,7 @@ class AccountState:
 class Evaluation:
     """The changes to apply and the health that results."""
 
-    changes: tuple[risk.Raise | risk.Resolve, ...]
+    changes: tuple[risk.Raise | risk.Resolve | risk.Update, ...]
     health: health_rules.Health
     open_signals: tuple[SignalType, ...]
     plan: SuccessPlan | None
@@ -88,12 +104,62 @@ def aggregation_of(plan: SuccessPlan | None, metric: str) -> Aggregation:
     return Aggregation.COUNT
 
 
+def watermark(state: AccountState) -> datetime | None:
+    """The latest event time applied to the account's loaded buckets (None without any)."""
+    return max(
+        (bucket.last_at for buckets in state.buckets.values() for bucket in buckets), default=None
+    )
+
+
+def complete_through(
+    state: AccountState, now: datetime, config: EvaluationConfig, *, quiet: bool
+) -> str | None:
+    """The last period complete for the account: its watermark (or, for a quiet account, the
+    wall clock) minus the allowed lateness, never beyond the wall clock. None before any."""
+    mark = watermark(state)
+    horizon = now if quiet else (min(mark, now) if mark is not None else None)
+    if horizon is None:
+        return None
+    return last_complete_period(horizon - config.allowed_lateness, config.unit)
+
+
+def catching_up(state: AccountState, now: datetime, config: EvaluationConfig) -> bool:
+    """Whether the account's data lags the wall clock by more than a period and the lateness:
+    a change found now is news about the past (a backfill), not about this week."""
+    mark = watermark(state)
+    return mark is not None and _lags(mark, now, config)
+
+
+def _lags(moment: datetime, now: datetime, config: EvaluationConfig) -> bool:
+    step = timedelta(weeks=1) if config.unit is PeriodUnit.WEEK else timedelta(days=1)
+    return moment < now - config.allowed_lateness - step
+
+
+def stamp_event_decision(
+    decision: risk.Decision, occurred_at: datetime, now: datetime, config: EvaluationConfig
+) -> risk.Decision:
+    """A decision made on one event (a blocker) stamped like the evaluated ones: ``as_of`` its
+    event time, catching up when that lags the wall clock by more than a period and the
+    lateness."""
+    if isinstance(decision, risk.NoChange):
+        return decision
+    stamp = _Stamp(
+        as_of_period=occurred_at, detected_at=now, catching_up=_lags(occurred_at, now, config)
+    )
+    return stamp(decision)
+
+
 def account_series(
-    state: AccountState, now: datetime, config: EvaluationConfig
+    state: AccountState,
+    now: datetime,
+    config: EvaluationConfig,
+    *,
+    through: str | None = None,
 ) -> dict[str, Series]:
-    """One series per loaded metric, from the account's first bucket in the window up to the
-    last complete period, so every series shares the same period keys."""
-    last = last_complete_period(now, config.unit)
+    """One series per loaded metric, from the account's first bucket in the window up to
+    ``through`` (default: the wall clock's last complete period), so every series shares the
+    same period keys."""
+    last = through or last_complete_period(now, config.unit)
     window_start = first_period(now, config)
     known = [
         bucket.period_key
@@ -118,19 +184,32 @@ def account_series(
 
 
 def projections(
-    plan: SuccessPlan, series: Mapping[str, Series]
+    plan: SuccessPlan, series: Mapping[str, Series], thresholds: risk.RiskThresholds | None = None
 ) -> dict[str, Projection | InsufficientEvidence]:
-    """Each objective's projection to its deadline."""
+    """Each objective's projection to its deadline, with its prediction interval."""
+    rules = thresholds or risk.RiskThresholds()
     return {
-        objective.metric: project_objective(objective, series[objective.metric])
+        objective.metric: project_objective(
+            objective,
+            series[objective.metric],
+            min_points=rules.projection_min_points,
+            confidence=rules.projection_confidence,
+        )
         for objective in plan.objectives
         if objective.metric in series
     }
 
 
-def evaluate(state: AccountState, now: datetime, config: EvaluationConfig) -> Evaluation:
-    """Run every rule for the account and score its health afterwards."""
-    series = account_series(state, now, config)
+def evaluate(
+    state: AccountState, now: datetime, config: EvaluationConfig, *, quiet: bool = False
+) -> Evaluation:
+    """Run every rule for the account as of its complete periods and score its health.
+
+    ``quiet`` says that no event reached the account for a while, so the wall clock, not only
+    its watermark, completes periods.
+    """
+    through = complete_through(state, now, config, quiet=quiet)
+    series = account_series(state, now, config, through=through) if through else {}
     plan = state.plan
     is_open = state.open_signals.__contains__
     thresholds = config.thresholds
@@ -145,7 +224,9 @@ def evaluate(state: AccountState, now: datetime, config: EvaluationConfig) -> Ev
             reorganized_at=state.reorganized_at,
             role_changed_at=state.role_changed_at,
             acknowledged_at=state.reorganization_acknowledged_at,
-            now=now,
+            # A lifecycle event stamped a moment after this evaluation's clock (client clocks,
+            # skew correction) still counts: the clock never runs behind the events applied.
+            now=max([now, *state.reorganized_at, *state.role_changed_at]),
             is_open=is_open((SignalType.REORGANIZATION, state.account_id)),
             thresholds=thresholds,
         ),
@@ -153,15 +234,7 @@ def evaluate(state: AccountState, now: datetime, config: EvaluationConfig) -> Ev
     usage = series.get(USAGE_METRIC)
     if usage is not None:
         key = (SignalType.ADOPTION_DROP, USAGE_METRIC)
-        baseline = state.open_signals.get(key, {}).get("baseline")
-        decisions.append(
-            risk.adoption_drop(
-                usage,
-                is_open=is_open(key),
-                raised_baseline=float(baseline) if baseline is not None else None,
-                thresholds=thresholds,
-            )
-        )
+        decisions.append(risk.adoption_drop(usage, is_open=is_open(key), thresholds=thresholds))
     if plan is not None:
         decisions.append(
             risk.no_adoption_owner(
@@ -178,9 +251,10 @@ def evaluate(state: AccountState, now: datetime, config: EvaluationConfig) -> Ev
                         series[activity.metric],
                         is_open=is_open((SignalType.ACTIVITY_OFF_TRACK, activity.metric)),
                         thresholds=thresholds,
+                        family=len(plan.itinerary),
                     )
                 )
-        projected = projections(plan, series)
+        projected = projections(plan, series, thresholds)
         for objective in plan.objectives:
             if objective.metric not in series:
                 continue
@@ -196,9 +270,17 @@ def evaluate(state: AccountState, now: datetime, config: EvaluationConfig) -> Ev
                     objective,
                     series[objective.metric],
                     is_open=is_open((SignalType.OBJECTIVE_ACHIEVED, objective.metric)),
+                    thresholds=thresholds,
                 )
             )
-    changes = tuple(d for d in decisions if isinstance(d, risk.Raise | risk.Resolve))
+    stamp = _Stamp(
+        as_of_period=period_end(through, config.unit) if through else None,
+        detected_at=now,
+        catching_up=catching_up(state, now, config),
+    )
+    changes = tuple(
+        stamp(d) for d in decisions if isinstance(d, risk.Raise | risk.Resolve | risk.Update)
+    )
     open_after = _open_after(state.open_signals, changes)
     health = health_rules.score_health(_health_inputs(state, series, open_after), config.weights)
     return Evaluation(
@@ -210,16 +292,46 @@ def evaluate(state: AccountState, now: datetime, config: EvaluationConfig) -> Ev
     )
 
 
+# Evidence keys that date a lifecycle change in event time, in order of preference.
+_EVENT_TIME_KEYS = ("departed_at", "triggered_at", "occurred_at")
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    """Adds ``as_of``, ``detected_at`` and ``catching_up`` to a change's evidence.
+
+    ``as_of`` is the event time the statement holds at: the lifecycle event's own time, or the
+    end of the last complete period a period rule read.
+    """
+
+    as_of_period: datetime | None
+    detected_at: datetime
+    catching_up: bool
+
+    def __call__(self, change: Change) -> Change:
+        evidence = dict(change.evidence)
+        as_of = next((evidence[k] for k in _EVENT_TIME_KEYS if evidence.get(k)), None)
+        if as_of is None:
+            as_of = (self.as_of_period or self.detected_at).isoformat()
+        evidence.update(
+            as_of=as_of, detected_at=self.detected_at.isoformat(), catching_up=self.catching_up
+        )
+        return replace(change, evidence=evidence)
+
+
+Change = risk.Raise | risk.Resolve | risk.Update
+
+
 def _open_after(
     open_signals: Mapping[tuple[SignalType, str], Any],
-    changes: Sequence[risk.Raise | risk.Resolve],
+    changes: Sequence[Change],
 ) -> list[SignalType]:
     keys = set(open_signals)
     for change in changes:
         key = (change.signal_type, change.subject)
         if isinstance(change, risk.Raise):
             keys.add(key)
-        else:
+        elif isinstance(change, risk.Resolve):
             keys.discard(key)
     return [signal_type for signal_type, _ in keys]
 

@@ -108,7 +108,9 @@ async def sweep_stale_accounts(
             last = await store.evaluated_at(session, tenant_id, account_ids)
             for account_id in sorted(account_ids):
                 if last.get(account_id, before) < before:
-                    await evaluate_account(session, tenant_id, account_id, settings, moment)
+                    await evaluate_account(
+                        session, tenant_id, account_id, settings, moment, quiet=True
+                    )
                     evaluated += 1
     return evaluated
 

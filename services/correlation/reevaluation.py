@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from services.correlation.evaluation import (
     first_period,
     itinerary_status,
     plan_metrics,
+    stamp_event_decision,
 )
 from services.correlation.intake import ROLE_CHANGED_MARK, AppliedBatch
 from services.correlation.settings import CorrelationSettings
@@ -45,6 +46,7 @@ def evaluation_config(settings: CorrelationSettings) -> EvaluationConfig:
         max_lag=settings.max_lag,
         min_points=settings.min_points,
         false_discovery_rate=settings.false_discovery_rate,
+        allowed_lateness=timedelta(seconds=settings.allowed_lateness_seconds),
         thresholds=settings.thresholds,
     )
 
@@ -94,8 +96,13 @@ async def evaluate_account(
     now: datetime,
     *,
     blockers: Sequence[Envelope] = (),
+    quiet: bool = False,
 ) -> None:
-    """Apply blocker events, run every rule, update health; changes go to the outbox."""
+    """Apply blocker events, run every rule, update health; changes go to the outbox.
+
+    ``quiet``: no event reached the account for a while (the sweeper), so the wall clock
+    completes its periods.
+    """
     config = evaluation_config(settings)
     plan = await store.get_plan(session, tenant_id, account_id)
     open_rows = {
@@ -107,7 +114,9 @@ async def evaluate_account(
             log.warning("blocker_without_id", tenant=tenant_id, event_id=event.id)
             continue
         key = (SignalType.BLOCKER_REPORTED, str(event.properties["blocker_id"]))
-        decision = risk.blocker_reported(event, is_open=key in open_rows)
+        decision = stamp_event_decision(
+            risk.blocker_reported(event, is_open=key in open_rows), event.occurred_at, now, config
+        )
         _apply_decision(session, tenant_id, account_id, decision, open_rows, now)
     window = config.thresholds.reorganization_window + config.thresholds.reorganization_quiet_window
     marks = await store.marks_since(session, tenant_id, account_id, now - window)
@@ -131,7 +140,7 @@ async def evaluate_account(
         ),
         open_signals={key: row.evidence for key, row in open_rows.items()},
     )
-    result = evaluate(state, now, config)
+    result = evaluate(state, now, config, quiet=quiet)
     for change in result.changes:
         _apply_decision(session, tenant_id, account_id, change, open_rows, now)
     await _record_health(session, tenant_id, account_id, result, settings, now)
@@ -146,6 +155,10 @@ def _apply_decision(
     now: datetime,
 ) -> None:
     key = (decision.signal_type, decision.subject)
+    if isinstance(decision, risk.Update):
+        if key in open_rows:
+            open_rows[key].evidence = dict(decision.evidence)
+        return
     if isinstance(decision, risk.Raise):
         row = SignalRow(
             id=str(uuid.uuid4()),
@@ -181,6 +194,8 @@ def _apply_decision(
             subject=decision.subject,
             state=SignalState(row.state),
             evidence=evidence,
+            as_of=evidence.get("as_of"),
+            catching_up=bool(evidence.get("catching_up", False)),
             occurred_at=now,
         ),
     )

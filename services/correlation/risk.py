@@ -11,14 +11,20 @@ objective_achieved, the ``blocker_id`` property for blocker_reported.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from scipy import special
+
+from services.correlation.drops import DropRule, has_recovered, is_drop, strongest_drop
 from services.correlation.plans import (
+    ActivityDirection,
     ActivityTarget,
+    Aggregation,
     Objective,
     Stakeholder,
     StakeholderRole,
@@ -41,9 +47,14 @@ class RiskThresholds:
     reorganization_role_changes: int = 3
     reorganization_window: timedelta = timedelta(days=30)
     reorganization_quiet_window: timedelta = timedelta(days=30)
-    adoption_drop_share: float = 0.30
-    adoption_trailing_periods: int = 4
-    off_track_periods: int = 2
+    drop: DropRule = field(default_factory=DropRule)
+    off_track_periods: int = 3
+    off_track_tolerance: float = 0.2
+    off_track_z: float = 3.0
+    min_history: int = 6
+    achieved_periods: int = 2
+    projection_min_points: int = 6
+    projection_confidence: float = 0.98
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,15 @@ class Resolve:
 
 
 @dataclass(frozen=True)
+class Update:
+    """The signal of ``subject`` stays open; its evidence is replaced by the current data."""
+
+    signal_type: SignalType
+    subject: str
+    evidence: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class NoChange:
     """Leave the signal of ``subject`` as it is (open or not)."""
 
@@ -76,7 +96,7 @@ class NoChange:
     subject: str
 
 
-Decision = Raise | Resolve | NoChange
+Decision = Raise | Resolve | Update | NoChange
 
 
 def _decide(
@@ -86,11 +106,17 @@ def _decide(
     active: bool | None,
     evidence: Mapping[str, Any],
 ) -> Decision:
-    """``active`` is whether the risk condition holds now, None when the data cannot say."""
+    """``active`` is whether the risk condition holds now, None when the data cannot say.
+
+    An open signal whose condition has not ended gets the current evidence (``Update``), so
+    what a CSM reads is always the stored data, never the data of the day it was raised.
+    """
     if active is True and not is_open:
         return Raise(signal_type, subject, evidence)
     if active is False and is_open:
         return Resolve(signal_type, subject, evidence)
+    if is_open and evidence:
+        return Update(signal_type, subject, evidence)
     return NoChange(signal_type, subject)
 
 
@@ -187,40 +213,91 @@ def no_adoption_owner(
 
 
 def adoption_drop(
-    usage: Series,
-    *,
-    is_open: bool,
-    raised_baseline: float | None = None,
-    thresholds: RiskThresholds = RiskThresholds(),
+    usage: Series, *, is_open: bool, thresholds: RiskThresholds = RiskThresholds()
 ) -> Decision:
-    """Raised when the latest period falls ``adoption_drop_share`` below the trailing mean.
+    """Raised on a lasting drop of usage beyond the account's own noise (``drops``).
 
-    ``usage`` ends at the last complete period. While open, recovery is measured against
-    ``raised_baseline`` (the trailing mean in the open signal's evidence) when given, so that
-    usage staying low does not "recover" just because the trailing mean sank with it.
+    ``usage`` holds the complete periods only (counts). While open, the drop resolves once the
+    last periods are back within noise of the baseline before the change point: that baseline
+    lies before the drop, so usage staying low never "recovers" by a baseline sinking with it,
+    and the evidence is always today's reading of the stored periods, whenever it was raised.
     """
-    window = thresholds.adoption_trailing_periods
-    recent = usage.values[-window - 1 :]
-    if len(recent) < window + 1 or any(value is None for value in recent):
+    rule = thresholds.drop
+    counts = [value or 0.0 for value in usage.values]
+    test = strongest_drop(counts, rule)
+    if test is None:
         return NoChange(SignalType.ADOPTION_DROP, usage.metric)
-    known = [value for value in recent if value is not None]
-    current = known[-1]
-    trailing_mean = sum(known[:-1]) / window
-    baseline = raised_baseline if is_open and raised_baseline is not None else trailing_mean
-    floor = (1 - thresholds.adoption_drop_share) * baseline
-    evidence = {
+    window = rule.recovery_periods
+    evidence: dict[str, Any] = {
         "metric": usage.metric,
         "period": usage.keys[-1],
-        "value": current,
-        "trailing_periods": list(usage.keys[-window - 1 : -1]),
-        "trailing_mean": trailing_mean,
-        "baseline": baseline,
-        "drop_share_threshold": thresholds.adoption_drop_share,
-        "floor": floor,
+        "value": counts[-1],
+        "z_threshold": rule.z_threshold,
+        "min_drop_share": rule.min_drop_share,
+        "drop_started": usage.keys[test.start],
+        "periods": dict(zip(usage.keys[test.start :], counts[test.start :], strict=True)),
+        "baseline_periods": list(usage.keys[test.baseline_start : test.start]),
+        "baseline_mean": test.baseline_mean,
+        "dispersion": test.dispersion,
+        "recent_mean": test.recent_mean,
+        "drop_share": test.share,
+        "z": test.z,
+        "z_without_lowest_period": test.z_without_lowest,
     }
-    return _decide(
-        SignalType.ADOPTION_DROP, usage.metric, is_open, baseline > 0 and current < floor, evidence
-    )
+    if is_open:
+        evidence["recovery_periods"] = dict(
+            zip(usage.keys[-window:], counts[-window:], strict=True)
+        )
+        recovered = has_recovered(counts, test.baseline_mean, test.dispersion, rule)
+        return _decide(SignalType.ADOPTION_DROP, usage.metric, is_open, not recovered, evidence)
+    return _decide(SignalType.ADOPTION_DROP, usage.metric, is_open, is_drop(test, rule), evidence)
+
+
+def _misses(activity: ActivityTarget, value: float, tolerance: float) -> bool:
+    """Whether a period's value misses the commitment by more than the tolerance."""
+    target = activity.target_per_period
+    if activity.direction is ActivityDirection.INCREASE:
+        return value < target * (1 - tolerance)
+    if activity.direction is ActivityDirection.STOP:
+        return value > 0
+    return value > target * (1 + tolerance)
+
+
+def _noise(activity: ActivityTarget, earlier: list[float], recent: list[float]) -> _Noise:
+    """The activity's period-to-period noise: the standard deviation pooled from the earlier
+    periods and the recent ones, each around its own mean (so a recent shift does not count
+    as noise, and three similar recent values do not pass for a quiet activity), and for counts
+    and sums at least the Poisson noise of the target (sqrt(target))."""
+    squares, freedom = 0.0, 0
+    for values in (earlier, recent):
+        if len(values) > 1:
+            mean = sum(values) / len(values)
+            squares += sum((v - mean) ** 2 for v in values)
+            freedom += len(values) - 1
+    spread = math.sqrt(squares / freedom) if freedom else 0.0
+    floor = 0.05 * abs(activity.target_per_period)
+    if activity.aggregation in (Aggregation.SUM, Aggregation.COUNT):
+        floor = max(floor, math.sqrt(max(activity.target_per_period, 1.0)))
+    if spread > floor:
+        return _Noise(spread, freedom)
+    return _Noise(max(floor, 1e-9), None)
+
+
+@dataclass(frozen=True)
+class _Noise:
+    """A standard deviation and its degrees of freedom (None: the model's floor, not an
+    estimate)."""
+
+    sd: float
+    freedom: int | None
+
+    def critical(self, z: float, family: int = 1) -> float:
+        """The threshold of the one-sided tail beyond ``z`` shared by ``family`` tests
+        (Bonferroni): normal for a known sd, the t quantile for an estimated one."""
+        tail = float(special.ndtr(-z)) / max(1, family)
+        if self.freedom is None:
+            return float(-special.ndtri(tail))
+        return float(-special.stdtrit(self.freedom, tail))
 
 
 def activity_off_track(
@@ -229,18 +306,32 @@ def activity_off_track(
     *,
     is_open: bool,
     thresholds: RiskThresholds = RiskThresholds(),
+    family: int = 1,
 ) -> Decision:
-    """Raised after ``off_track_periods`` consecutive missed periods; resolved by one on target.
+    """Raised when at least the last ``off_track_periods`` complete periods all miss the target,
+    their mean misses it by more than ``off_track_tolerance``, and that mean lies beyond the
+    activity's own noise (z beyond ``off_track_z``; a longer run is stronger evidence).
+    Resolved when a period is on target again, or the last ``off_track_periods`` are back
+    within the tolerance on average; in between it stays as it is (no flapping on one better
+    week). ``family`` is how many activities of the plan are judged together: they share the
+    false-alarm rate of one (Bonferroni), so a plan with more steps does not alarm more often.
 
-    ``series`` holds the activity's aggregated values since the plan started, up to the last
-    complete period. An unknown latest value (a level nobody reported) decides nothing.
+    Decided afresh from the current series on every evaluation. An unknown latest value (a
+    level nobody reported) decides nothing.
     """
     needed = thresholds.off_track_periods
-    keys, values = series.keys[-needed:], series.values[-needed:]
+    tolerance = thresholds.off_track_tolerance
+    run = 0
+    for value in reversed(series.values):
+        if value is None or not _misses(activity, value, 0.0):
+            break
+        run += 1
+    shown = max(run, needed)
+    keys, values = series.keys[-shown:], series.values[-shown:]
     latest = values[-1] if values else None
     # ``activity``, ``target``, ``actual`` and ``unit`` are the contract the notifier words its
     # recommendation from (shared/signals.py); the rest explains the decision.
-    evidence = {
+    evidence: dict[str, Any] = {
         "activity": activity.metric,
         "title": activity.title,
         "target": activity.target_per_period,
@@ -251,25 +342,36 @@ def activity_off_track(
         "direction": activity.direction.value,
         "target_per_period": activity.target_per_period,
         "consecutive_periods_threshold": needed,
+        "tolerance": tolerance,
         "periods": dict(zip(keys, values, strict=True)),
     }
+    recent = [v for v in series.values[-needed:] if v is not None]
+    active: bool | None = None  # None: the data cannot say, the signal stays as it is
     if latest is None:
-        active: bool | None = None
-    elif activity.is_on_target(latest):
-        active = False
-    elif len(values) == needed and all(
-        value is not None and not activity.is_on_target(value) for value in values
+        pass
+    elif not _misses(activity, latest, 0.0) or (
+        len(recent) == needed and not _misses(activity, sum(recent) / needed, tolerance)
     ):
-        active = True
-    else:
-        active = None
+        active = False
+    elif run >= needed and sum(v is not None for v in series.values) >= thresholds.min_history:
+        misses = [v for v in values if v is not None]
+        noise = _noise(activity, [v for v in series.values[:-run] if v is not None], misses)
+        mean = sum(misses) / run
+        z = (mean - activity.target_per_period) / (noise.sd / math.sqrt(run))
+        critical = noise.critical(thresholds.off_track_z, family)
+        evidence.update(z=z, noise_sd=noise.sd, z_threshold=critical, run_mean=mean)
+        clear_miss = _misses(activity, mean, tolerance) and abs(z) >= critical
+        if activity.direction is ActivityDirection.STOP or clear_miss:
+            active = True
     return _decide(SignalType.ACTIVITY_OFF_TRACK, activity.metric, is_open, active, evidence)
 
 
 def objective_at_risk(
     objective: Objective, projection: Projection | InsufficientEvidence, *, is_open: bool
 ) -> Decision:
-    """Raised while the projection misses the target at the deadline; no projection, no change."""
+    """Raised while the target lies beyond the projection's prediction interval at the deadline
+    (even the optimistic end misses it); resolved once it does not. A projection without
+    enough points says nothing (insufficient evidence is not "at risk")."""
     if isinstance(projection, InsufficientEvidence):
         return NoChange(SignalType.OBJECTIVE_AT_RISK, objective.metric)
     evidence = {
@@ -285,12 +387,15 @@ def objective_at_risk(
         "latest_value": projection.latest_value,
         "progress": projection.progress,
         "points": projection.points,
+        "interval_low": projection.interval_low,
+        "interval_high": projection.interval_high,
+        "interval_confidence": projection.confidence,
     }
     return _decide(
         SignalType.OBJECTIVE_AT_RISK,
         objective.metric,
         is_open,
-        not projection.meets_target,
+        projection.surely_misses_target,
         evidence,
     )
 
@@ -318,16 +423,36 @@ def blocker_reported(event: Envelope, *, is_open: bool) -> Decision:
     )
 
 
-def objective_achieved(objective: Objective, series: Series, *, is_open: bool) -> Decision:
-    """Raised once the latest value reaches the target; final, so it never resolves.
+def objective_achieved(
+    objective: Objective,
+    series: Series,
+    *,
+    is_open: bool,
+    thresholds: RiskThresholds = RiskThresholds(),
+) -> Decision:
+    """Raised once the last ``achieved_periods`` known values all reach the target (one noisy
+    period proves nothing); final, so it never resolves.
 
     ``is_open`` is whether it was already raised for this objective.
     """
-    latest = series.latest()
-    reached = latest is not None and objective.is_met_by(latest[1])
-    evidence = {"metric": objective.metric, "target": objective.target}
-    if latest is not None:
-        evidence.update(period=latest[0], value=latest[1])
+    needed = thresholds.achieved_periods
+    known = [
+        (key, value)
+        for key, value in zip(series.keys, series.values, strict=True)
+        if value is not None
+    ]
+    held = known[-needed:]
+    reached = len(held) == needed and all(objective.is_met_by(value) for _, value in held)
+    evidence: dict[str, Any] = {
+        "metric": objective.metric,
+        "target": objective.target,
+        "periods_required": needed,
+        "periods": dict(held),
+    }
+    if held:
+        evidence.update(period=held[-1][0], value=held[-1][1])
+    if is_open:
+        return NoChange(SignalType.OBJECTIVE_ACHIEVED, objective.metric)
     return _decide(
         SignalType.OBJECTIVE_ACHIEVED,
         objective.metric,

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pydantic import Field
 
 from services.correlation.buckets import PeriodUnit
+from services.correlation.drops import DropRule
 from services.correlation.risk import RiskThresholds
 from shared.settings import ServiceSettings
 
@@ -84,8 +85,81 @@ class CorrelationSettings(ServiceSettings):
     reorganization_quiet_days: int = Field(
         default=30, ge=1, validation_alias="AMPM_CORRELATION_REORGANIZATION_QUIET_DAYS"
     )
-    adoption_drop_share: float = Field(
-        default=0.30, gt=0, lt=1, validation_alias="AMPM_CORRELATION_ADOPTION_DROP_SHARE"
+    adoption_drop_z: float = Field(
+        default=3.0,
+        gt=0,
+        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_Z",
+        description="How many standard errors of the account's own noise a lasting usage drop "
+        "must reach (moved to the t quantile for the estimated dispersion).",
+    )
+    adoption_drop_min_share: float = Field(
+        default=0.25,
+        gt=0,
+        lt=1,
+        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_MIN_SHARE",
+        description="A drop smaller than this share of the baseline is never raised.",
+    )
+    adoption_drop_min_expected: float = Field(
+        default=10.0,
+        ge=0,
+        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_MIN_EXPECTED",
+        description="Usage events the baseline predicts for the dropped periods, at least.",
+    )
+    adoption_drop_z_robust: float = Field(
+        default=2.0,
+        ge=0,
+        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_Z_ROBUST",
+        description="How far below the baseline the dropped periods must still lie without "
+        "their lowest one: a drop does not rest on a single week.",
+    )
+    adoption_drop_min_periods: int = Field(
+        default=2,
+        ge=1,
+        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_MIN_PERIODS",
+        description="Complete periods a drop must last before it is raised: one low week (a "
+        "holiday) is not a lasting drop.",
+    )
+    adoption_baseline_periods: int = Field(
+        default=12,
+        ge=4,
+        validation_alias="AMPM_CORRELATION_ADOPTION_BASELINE_PERIODS",
+        description="Periods before a suspected drop that form its baseline, at most.",
+    )
+    off_track_periods: int = Field(
+        default=3,
+        ge=1,
+        validation_alias="AMPM_CORRELATION_OFF_TRACK_PERIODS",
+        description="Consecutive complete periods an activity must miss its target.",
+    )
+    off_track_tolerance: float = Field(
+        default=0.2,
+        ge=0,
+        lt=1,
+        validation_alias="AMPM_CORRELATION_OFF_TRACK_TOLERANCE",
+        description="A period misses when it is this share below (above) the target.",
+    )
+    achieved_periods: int = Field(
+        default=2,
+        ge=1,
+        validation_alias="AMPM_CORRELATION_ACHIEVED_PERIODS",
+        description="Ended periods an objective must hold its target to count as achieved.",
+    )
+    at_risk_confidence: float = Field(
+        default=0.98,
+        gt=0,
+        lt=1,
+        validation_alias="AMPM_CORRELATION_AT_RISK_CONFIDENCE",
+        description="Level of the projection's prediction interval: an objective is at risk "
+        "only when the target lies beyond its favourable end. High, because every account is "
+        "judged again each period.",
+    )
+    allowed_lateness_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        validation_alias="AMPM_CORRELATION_ALLOWED_LATENESS_SECONDS",
+        description="How late an event may arrive after its period ended: a period is complete "
+        "for an account once its watermark (latest occurred_at applied) passes the period's "
+        "end by this much.",
     )
     outbox_poll_seconds: float = Field(
         default=0.5, gt=0, validation_alias="AMPM_CORRELATION_OUTBOX_POLL_SECONDS"
@@ -95,6 +169,13 @@ class CorrelationSettings(ServiceSettings):
         gt=0,
         validation_alias="AMPM_CORRELATION_SWEEP_INTERVAL_SECONDS",
         description="Accounts not evaluated for this long are re-evaluated without new events.",
+    )
+    sweep_max_backlog: int = Field(
+        default=1000,
+        ge=0,
+        validation_alias="AMPM_CORRELATION_SWEEP_MAX_BACKLOG",
+        description="Events the consumer group may have left to read for the sweeper to judge "
+        "quiet accounts by the wall clock; above it the sweep waits (a backfill in progress).",
     )
     sweep_batch_size: int = Field(
         default=100, ge=1, validation_alias="AMPM_CORRELATION_SWEEP_BATCH_SIZE"
@@ -114,7 +195,18 @@ class CorrelationSettings(ServiceSettings):
             reorganization_role_changes=self.reorganization_role_changes,
             reorganization_window=timedelta(days=self.reorganization_window_days),
             reorganization_quiet_window=timedelta(days=self.reorganization_quiet_days),
-            adoption_drop_share=self.adoption_drop_share,
+            drop=DropRule(
+                baseline_periods=self.adoption_baseline_periods,
+                min_periods=self.adoption_drop_min_periods,
+                z_robust=self.adoption_drop_z_robust,
+                z_threshold=self.adoption_drop_z,
+                min_drop_share=self.adoption_drop_min_share,
+                min_expected=self.adoption_drop_min_expected,
+            ),
+            off_track_periods=self.off_track_periods,
+            off_track_tolerance=self.off_track_tolerance,
+            achieved_periods=self.achieved_periods,
+            projection_confidence=self.at_risk_confidence,
         )
 
     @property

@@ -222,18 +222,21 @@ async def person(session: AsyncSession, tenant_id: str, person_id: str, now: dat
 async def stakeholders(
     session: AsyncSession, tenant_id: str, account_id: str, plan: SuccessPlan | None
 ) -> tuple[Stakeholder, ...]:
-    """The account's people with a known role; the plan's sponsor and owner count as such."""
-    rows = await session.scalars(
-        select(PersonRow).where(
-            PersonRow.tenant_id == tenant_id, PersonRow.account_id == account_id
-        )
-    )
+    """The account's people with a known role; the plan's sponsor and owner count as such.
+
+    The people a plan names are read whether or not an event linked them to the account yet, so
+    a departure posted before the plan that names the person counts the same as one after it.
+    """
     named = {}
     if plan is not None:
         if plan.sponsor_id:
             named[plan.sponsor_id] = StakeholderRole.SPONSOR
         if plan.adoption_owner_id:
             named[plan.adoption_owner_id] = StakeholderRole.ADOPTION_OWNER
+    belongs = PersonRow.account_id == account_id
+    if named:
+        belongs = belongs | (PersonRow.person_id.in_(named) & PersonRow.account_id.is_(None))
+    rows = await session.scalars(select(PersonRow).where(PersonRow.tenant_id == tenant_id, belongs))
     people = []
     for row in rows:
         role = named.get(row.person_id) or stakeholder_role(row.role)

@@ -1,4 +1,10 @@
-"""The sweeper: a thin loop that re-evaluates accounts no event has touched for a while."""
+"""The sweeper: a thin loop that re-evaluates accounts no event has touched for a while.
+
+An account judged "quiet" has its periods completed by the wall clock, which is only right
+when its events are not merely waiting in the topic: while the consumer group has a backlog
+(a history backfill, a restart) the sweep is postponed, or partial weeks would read as lost
+usage.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.correlation.handlers import sweep_stale_accounts
 from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
-from shared.kafka import TRANSIENT_ERRORS
+from shared.kafka import TRANSIENT_ERRORS, group_backlog
+from shared.topics import Topics
 
 log = structlog.get_logger(__name__)
 
@@ -23,9 +30,17 @@ async def run_sweeper(
 ) -> None:
     """Sweep until cancelled; a full batch is followed at once by the next one."""
     pause = min(MAX_PAUSE_SECONDS, settings.sweep_interval_seconds / 4)
+    topic = Topics(settings.topic_namespace).events
     while True:
         try:
-            evaluated = await sweep_stale_accounts(sessions, settings)
+            backlog = await group_backlog(
+                settings.kafka_bootstrap_servers, settings.group_id, topic
+            )
+            if backlog > settings.sweep_max_backlog:
+                log.info("sweep_postponed_for_backlog", backlog=backlog)
+                evaluated = 0
+            else:
+                evaluated = await sweep_stale_accounts(sessions, settings)
         except TRANSIENT_ERRORS as exc:
             log.warning("sweep_postponed", error=repr(exc)[:300])
             evaluated = 0

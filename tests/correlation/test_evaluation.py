@@ -111,7 +111,10 @@ def test_an_open_signal_is_not_raised_again() -> None:
         open_signals={(SignalType.SPONSOR_DEPARTURE, "a1"): {}},
     )
     result = evaluate(state, NOW, CONFIG)
-    assert all(c.signal_type is not SignalType.SPONSOR_DEPARTURE for c in result.changes)
+    assert not any(
+        isinstance(c, Raise) and c.signal_type is SignalType.SPONSOR_DEPARTURE
+        for c in result.changes
+    )
 
 
 def test_itinerary_status_carries_the_latest_value_and_the_lead_lag_verdict() -> None:
@@ -138,3 +141,9 @@ def test_an_account_without_plan_or_data_still_gets_a_health_score() -> None:
     assert result.changes == ()
     # No risks open (full marks) and nobody covering the account (none): half.
     assert result.health.score == 50.0
+
+
+def test_a_reorganization_stamped_just_after_the_evaluation_clock_still_raises() -> None:
+    state = AccountState("a1", None, (), {}, reorganized_at=(NOW + timedelta(milliseconds=300),))
+    result = evaluate(state, NOW, CONFIG)
+    assert SignalType.REORGANIZATION in result.open_signals

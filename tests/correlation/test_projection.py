@@ -122,3 +122,16 @@ def test_objective_is_met_respecting_direction() -> None:
     assert _objective().is_met_by(3.2) and not _objective().is_met_by(3.19)
     down = _objective(baseline=10, target=6, direction=Direction.DOWN)
     assert down.is_met_by(6) and not down.is_met_by(6.01)
+
+
+def test_prediction_interval_matches_statsmodels_ols() -> None:
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(5)
+    values = 2.0 + 0.03 * np.arange(10) + rng.normal(0, 0.05, size=10)
+    projection = project_objective(_objective(), _weekly([float(v) for v in values]))
+    assert isinstance(projection, Projection)
+    fit = sm.OLS(values, sm.add_constant(np.arange(10.0))).fit()
+    frame = fit.get_prediction(np.array([[1.0, 12.0]])).summary_frame(alpha=0.1)
+    assert projection.interval_low == pytest.approx(frame["obs_ci_lower"][0], rel=1e-9)
+    assert projection.interval_high == pytest.approx(frame["obs_ci_upper"][0], rel=1e-9)

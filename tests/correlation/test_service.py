@@ -323,7 +323,11 @@ async def test_sponsor_departure_is_raised_once_and_resolved_once_by_a_successor
         SignalChange.from_value(r.value or b"")
         for r in await read_to_end(kafka_bootstrap, topics.signals, settings.topic_partitions)
     ]
-    health = [c.health for c in everything if c.type is SignalChangeType.HEALTH_CHANGED]
+    health = [
+        c.health
+        for c in everything
+        if c.type is SignalChangeType.HEALTH_CHANGED and c.account_id == account
+    ]
     assert health and all(h is not None for h in health)
     latest = health[-1]
     assert latest is not None and {s.activity for s in latest.itinerary} >= {"cold_calls"}

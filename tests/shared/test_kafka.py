@@ -10,7 +10,14 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from shared.events import Envelope, EventKind, EventSource, header_value
-from shared.kafka import ConsumeLoop, DeadLetter, create_consumer, create_producer, ensure_topics
+from shared.kafka import (
+    ConsumeLoop,
+    DeadLetter,
+    create_consumer,
+    create_producer,
+    ensure_topics,
+    group_backlog,
+)
 from shared.settings import ServiceSettings
 from shared.topics import Topics
 from tests.support.kafka import read_records
@@ -67,16 +74,19 @@ async def test_committed_messages_are_not_redelivered_after_restart(
         await producer.stop()
 
     group = f"{service_settings.topic_namespace}group"
+    bootstrap = service_settings.kafka_bootstrap_servers
     consumer = create_consumer(service_settings, topics.events, group_id=group, client_id="c1")
     await consumer.start()
     try:
         first = await _drain(consumer, 10)
+        assert await group_backlog(bootstrap, group, topics.events) == 10  # read, not committed
         for partition in consumer.assignment():
             position = await consumer.position(partition)
             await consumer.commit({partition: position})
     finally:
         await consumer.stop()
     assert sorted(r.value for r in first) == sorted(_envelope(n).to_value() for n in range(10))
+    assert await group_backlog(bootstrap, group, topics.events) == 0
 
     producer = create_producer(service_settings, client_id="test")
     await producer.start()
@@ -85,6 +95,7 @@ async def test_committed_messages_are_not_redelivered_after_restart(
         await producer.send_and_wait(topics.events, late.to_value(), key=late.key)
     finally:
         await producer.stop()
+    assert await group_backlog(bootstrap, group, topics.events) == 1
 
     restarted = create_consumer(service_settings, topics.events, group_id=group, client_id="c2")
     await restarted.start()
