@@ -25,14 +25,13 @@ from pathlib import Path
 import httpx
 import orjson
 import uvicorn
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI, Request, Response
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from shared.kafka import group_backlog  # noqa: E402
 from shared.local.paths import free_port  # noqa: E402
 from shared.local.processes import ServiceProcess  # noqa: E402
 from shared.local.stack import (  # noqa: E402
@@ -90,26 +89,10 @@ def rss_mib(pid: int | None) -> float:
 
 async def consumer_lag(bootstrap: str, topics: Topics) -> dict[str, int]:
     """Messages each service's group has not committed yet, summed over partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await reader.start()
-    lag: dict[str, int] = {}
-    try:
-        for service, (group, topic_attr) in GROUPS.items():
-            topic = getattr(topics, topic_attr)
-            partitions = [
-                TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or set()
-            ]
-            ends = await reader.end_offsets(partitions)
-            committed = await admin.list_consumer_group_offsets(group)
-            lag[service] = sum(
-                ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in partitions
-            )
-    finally:
-        await reader.stop()
-        await admin.close()
-    return lag
+    return {
+        service: await group_backlog(bootstrap, group, getattr(topics, topic_attr))
+        for service, (group, topic_attr) in GROUPS.items()
+    }
 
 
 def traffic(rng: random.Random, count: int, blockers: dict[str, float]) -> list[dict[str, object]]:

@@ -1,0 +1,380 @@
+"""Judgement: a seeded portfolio's history through the real services, then live lifecycle events.
+
+Starts its own Kafka broker and PostgreSQL (or uses AMPM_DATABASE_URL as maintenance database
+and AMPM_TEST_KAFKA_BOOTSTRAP), runs ingest and correlation as processes, PUTs every account's
+success plan and posts ``--weeks`` weeks of history through ``POST /v1/events`` as a vendor
+backfills when it connects (``tests/support/portfolio.py``: clean accounts under five noise
+models, and each injected risk). Once the sweeper has judged every account as quiet, it prints:
+
+- recall per signal type: accounts of that risk whose signal is open at the end (raised, for
+  the final ``objective_achieved``);
+- false alarms per signal type: clean accounts on which that type was ever published, as a share
+  of the clean accounts (and per noise model);
+- flaps: raise-then-resolve pairs published for clean accounts, and for risk accounts on their
+  own type;
+- evidence: open ``activity_off_track`` signals whose periods differ from the stored weeks;
+- live: ``stakeholder.departed`` of a sponsor posted now for ``--live`` accounts, the time from
+  the POST to its ``signal.raised`` on the signals topic (p50/p99), against the baseline of the
+  same POST to its event on the events topic, measured in the same run.
+
+    .venv/bin/python bench/signals.py --clean 100 --per-risk 15 --weeks 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from shared.kafka import group_backlog  # noqa: E402
+from shared.local.processes import ServiceProcess  # noqa: E402
+from shared.local.stack import (  # noqa: E402
+    create_database,
+    create_tenant_keys,
+    throwaway_infrastructure,
+)
+from shared.signals import SignalChange, SignalChangeType  # noqa: E402
+from shared.topics import Topics  # noqa: E402
+from tests.support.portfolio import (  # noqa: E402
+    CLEAN_KINDS,
+    RISK_KINDS,
+    PortfolioAccount,
+    batches,
+    build_portfolio,
+)
+
+SERVICES = ("ingest", "correlation")
+SWEEP_SECONDS = 5.0
+BATCH = 1000
+
+
+class Tape:
+    """Every record of one topic, read from the beginning, with the time it was read."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        )
+        self.records: list[tuple[float, bytes]] = []
+        self.arrived = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for record in self.consumer:
+            self.records.append((time.perf_counter(), record.value or b""))
+            self.arrived.set()
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        await self.consumer.stop()
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` quantile (inclusive method) of ``values``; nan when empty."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1]
+
+
+async def backfill(
+    ingest: str,
+    correlation: str,
+    keys: dict[str, dict[str, str]],
+    portfolio: list[PortfolioAccount],
+) -> tuple[int, float]:
+    """PUT the plans, post the history in event-time order; (events posted, seconds)."""
+    started = time.perf_counter()
+    history = sorted(
+        (event for account in portfolio for event in account.events),
+        key=lambda event: event["occurred_at"],
+    )
+    async with httpx.AsyncClient(timeout=120) as http:
+        for account in portfolio:
+            answer = await http.put(
+                f"{correlation}/v1/accounts/{account.account_id}/success-plan",
+                json=account.plan,
+                headers=keys["secret"],
+            )
+            answer.raise_for_status()
+        for body in batches(history, BATCH):
+            answer = await http.post(
+                f"{ingest}/v1/events", json={"events": body}, headers=keys["write"]
+            )
+            answer.raise_for_status()
+    return len(history), time.perf_counter() - started
+
+
+async def judged_quiet(
+    bootstrap: str, correlation: str, secret: dict[str, str], portfolio: list[PortfolioAccount]
+) -> float:
+    """Wait until the correlation group has read every event, then until every account's
+    health was computed a sweep interval after that: the sweeper judged it as quiet, on all its
+    history. Returns the seconds the consumer needed after the last POST."""
+    started = time.perf_counter()
+    while True:
+        if await group_backlog(bootstrap, "ampm-correlation", Topics().events) == 0:
+            break
+        await asyncio.sleep(1.0)
+    drained = time.perf_counter() - started
+    moment = time.time()
+    pending = {account.account_id for account in portfolio}
+    async with httpx.AsyncClient(base_url=correlation, headers=secret, timeout=60) as http:
+        while pending:
+            for account_id in sorted(pending):
+                health = await http.get(f"/v1/accounts/{account_id}/health")
+                if health.status_code != 200:
+                    continue
+                computed = datetime.fromisoformat(health.json()["computed_at"])
+                if computed.tzinfo is None:
+                    computed = computed.replace(tzinfo=UTC)
+                if computed.timestamp() >= moment + SWEEP_SECONDS:
+                    pending.discard(account_id)
+            if pending:
+                await asyncio.sleep(1.0)
+    return drained
+
+
+async def off_track_mismatches(
+    correlation: str, secret: dict[str, str], signals: dict[str, list[dict[str, Any]]]
+) -> tuple[int, int]:
+    """(open activity_off_track signals, of which evidence differs from the stored weeks)."""
+    checked = mismatched = 0
+    async with httpx.AsyncClient(base_url=correlation, headers=secret, timeout=60) as http:
+        for account_id, found in signals.items():
+            open_off = [
+                s for s in found if s["type"] == "activity_off_track" and s["state"] == "open"
+            ]
+            if not open_off:
+                continue
+            view = (await http.get(f"/v1/accounts/{account_id}/ampm")).json()
+            for signal in open_off:
+                stored = {
+                    p["period"]: p["actual"]
+                    for a in view["activities"]
+                    if a["metric"] == signal["subject"]
+                    for p in a["periods"]
+                }
+                periods = signal["evidence"]["periods"]
+                checked += 1
+                mismatched += periods != {k: stored.get(k) for k in periods}
+    return checked, mismatched
+
+
+async def live_departures(
+    ingest: str,
+    write: dict[str, str],
+    accounts: list[PortfolioAccount],
+    signals: Tape,
+    events: Tape,
+) -> tuple[list[float], list[float]]:
+    """Post the departure of each account's only sponsor now, one account at a time; (seconds
+    to its ``signal.raised``, seconds to its event on the events topic)."""
+    to_signal: list[float] = []
+    to_event: list[float] = []
+    async with httpx.AsyncClient(timeout=30, headers=write) as http:
+        for account in accounts:
+            person, marker = f"{account.account_id}-p0", uuid.uuid4().hex  # the sponsor
+            seen_signals, seen_events = len(signals.records), len(events.records)
+            departure = {
+                "id": marker,
+                "kind": "lifecycle",
+                "name": "stakeholder.departed",
+                "account_id": account.account_id,
+                "person_id": person,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "properties": {"role": "sponsor"},
+            }
+            posted = time.perf_counter()
+            answer = await http.post(f"{ingest}/v1/events", json={"events": [departure]})
+            answer.raise_for_status()
+            signal_at = await _first(signals, seen_signals, account.account_id, raised=True)
+            event_at = await _first(events, seen_events, marker, raised=False)
+            to_signal.append(signal_at - posted)
+            to_event.append(event_at - posted)
+    return to_signal, to_event
+
+
+async def _first(tape: Tape, seen: int, needle: str, *, raised: bool) -> float:
+    """When the first record after position ``seen`` about ``needle`` was read."""
+    async with asyncio.timeout(60):
+        while True:
+            for at, value in tape.records[seen:]:
+                if raised:
+                    change = SignalChange.from_value(value)
+                    if (
+                        change.type is SignalChangeType.RAISED
+                        and change.account_id == needle
+                        and change.signal_type is not None
+                        and change.signal_type.value == "sponsor_departure"
+                    ):
+                        return at
+                elif needle.encode() in value:
+                    return at
+            tape.arrived.clear()
+            await tape.arrived.wait()
+
+
+def report(
+    portfolio: list[PortfolioAccount],
+    changes: list[SignalChange],
+    signals: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Print recall, false alarms and flaps."""
+    kinds = {account.account_id: account.kind for account in portfolio}
+    clean = [a for a in portfolio if a.expected is None]
+    published: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    for change in changes:
+        if change.signal_type is not None and change.account_id in kinds:
+            published[change.account_id][(change.signal_type.value, change.type.value)] += 1
+    print("\nrecall (injected risk found at the end)")
+    for kind in RISK_KINDS:
+        accounts = [a for a in portfolio if a.kind == kind]
+        found = sum(
+            any(
+                s["type"] == kind and (s["state"] == "open" or kind == "objective_achieved")
+                for s in signals[a.account_id]
+            )
+            for a in accounts
+        )
+        print(f"  {kind:20s} {found:3d}/{len(accounts):<3d} {found / len(accounts):.2f}")
+    print(f"\nfalse alarms (clean accounts on which a type was ever published, of {len(clean)})")
+    types = sorted({t for a in clean for (t, _) in published[a.account_id]})
+    for signal_type in types or ["(none)"]:
+        hit = [a for a in clean if published[a.account_id][(signal_type, "signal.raised")]]
+        by_model = Counter(a.kind for a in hit)
+        models = ", ".join(f"{k} {n}" for k, n in sorted(by_model.items()))
+        print(f"  {signal_type:20s} {len(hit):3d} {len(hit) / len(clean):.3f}  {models}")
+    print("  per noise model: " + ", ".join(
+        f"{k} {sum(a.kind == k for a in clean)}" for k in CLEAN_KINDS
+    ))  # fmt: skip
+    clean_flaps = sum(
+        min(n, published[a.account_id][(t, "signal.resolved")])
+        for a in clean
+        for (t, change_type), n in published[a.account_id].items()
+        if change_type == "signal.raised"
+    )
+    risk_flaps = Counter(
+        a.kind
+        for a in portfolio
+        if a.expected is not None
+        and a.kind != "sponsor_departure"  # the live phase resolves nothing, but departs more
+        for _ in range(published[a.account_id][(a.kind, "signal.resolved")])
+    )
+    print(f"\nflaps: clean accounts {clean_flaps} raise/resolve pairs; risk accounts resolving")
+    print(f"  their own injected type {sum(risk_flaps.values())} {dict(risk_flaps)}")
+
+
+async def run(args: argparse.Namespace) -> None:
+    portfolio = build_portfolio(
+        args.seed, clean=args.clean, per_risk=args.per_risk, weeks=args.weeks, scale=args.scale
+    )
+    with tempfile.TemporaryDirectory(prefix="ampm-signals-") as home:
+        async with throwaway_infrastructure(Path(home)) as infrastructure:
+            bootstrap = infrastructure.bootstrap_servers
+            database = await create_database(infrastructure.maintenance_url, prefix="ampm_sig")
+            tenant = await create_tenant_keys(database, "signals")
+            environment = {
+                "AMPM_DATABASE_URL": database,
+                "AMPM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "AMPM_LOG_LEVEL": "warning",
+                "AMPM_CORRELATION_SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
+                "AMPM_INGEST_RATE_LIMIT_PER_SECOND": "1000000",
+                "AMPM_INGEST_RATE_LIMIT_BURST": "1000000",
+            }
+            services = {name: ServiceProcess(name, environment, Path(home)) for name in SERVICES}
+            await asyncio.gather(*(s.start() for s in services.values()))
+            topics = Topics()
+            signal_tape = Tape(bootstrap, topics.signals)
+            event_tape = Tape(bootstrap, topics.events)
+            await signal_tape.start()
+            await event_tape.start()
+            keys = {
+                "secret": {"Authorization": f"Bearer {tenant.secret_key.plaintext}"},
+                "write": {"Authorization": f"Bearer {tenant.write_key.plaintext}"},
+            }
+            ingest, correlation = services["ingest"].url, services["correlation"].url
+            try:
+                counts = Counter(a.kind for a in portfolio)
+                print(
+                    f"signals: {len(portfolio)} accounts ({sum(counts[k] for k in CLEAN_KINDS)}"
+                    f" clean), {args.weeks} weeks of history, seed {args.seed}",
+                    flush=True,
+                )
+                posted, seconds = await backfill(ingest, correlation, keys, portfolio)
+                print(f"backfill: {posted} events posted in {seconds:.1f} s", flush=True)
+                drained = await judged_quiet(bootstrap, correlation, keys["secret"], portfolio)
+                print(f"correlation read the backlog {drained:.1f} s after the last POST")
+                signals: dict[str, list[dict[str, Any]]] = {}
+                async with httpx.AsyncClient(
+                    base_url=correlation, headers=keys["secret"], timeout=60
+                ) as http:
+                    for account in portfolio:
+                        listed = await http.get(f"/v1/accounts/{account.account_id}/signals")
+                        signals[account.account_id] = listed.json()["signals"]
+                changes = [
+                    SignalChange.from_value(value)
+                    for _, value in signal_tape.records
+                    if b'"signal.' in value
+                ]
+                report(portfolio, changes, signals)
+                checked, mismatched = await off_track_mismatches(
+                    correlation, keys["secret"], signals
+                )
+                print(
+                    f"\nevidence: {mismatched} of {checked} open activity_off_track signals "
+                    "differ from the stored weeks"
+                )
+                live = [a for a in portfolio if a.kind != "sponsor_departure"][: args.live]
+                to_signal, to_event = await live_departures(
+                    ingest, keys["write"], live, signal_tape, event_tape
+                )
+                p50, p99 = percentile(to_signal, 0.5), percentile(to_signal, 0.99)
+                b50, b99 = percentile(to_event, 0.5), percentile(to_event, 0.99)
+                print(
+                    f"\nlive stakeholder.departed -> signal.raised ({len(to_signal)} accounts): "
+                    f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (goal p50 < 500 ms)"
+                )
+                print(
+                    f"baseline POST -> events topic: p50 {b50 * 1000:.0f} ms, p99 "
+                    f"{b99 * 1000:.0f} ms; ratio p50 {p50 / b50:.1f}x"
+                )
+            finally:
+                await signal_tape.stop()
+                await event_tape.stop()
+                for service in services.values():
+                    service.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--clean", type=int, default=100)
+    parser.add_argument("--per-risk", type=int, default=15)
+    parser.add_argument("--weeks", type=int, default=20)
+    parser.add_argument("--scale", type=float, default=1.0, help="usage volume factor")
+    parser.add_argument("--live", type=int, default=40, help="accounts for live departures")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
