@@ -26,6 +26,7 @@ from services.equivalents.units import is_convertible, is_duration, parse_unit
 
 Kind = Literal["action", "feel_good"]
 Operation = Literal["multiply", "divide"]
+Display = Literal["significant", "integer"]
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -34,13 +35,28 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Review(_Frozen):
+    """Whether we confirmed a figure against its source edition: for the vendor, never part of
+    what a customer reads."""
+
+    status: Literal["confirmed", "unconfirmed"] = "confirmed"
+    reason: str = Field(default="", max_length=2000)
+
+
+CONFIRMED = Review()
+
+
 class Source(_Frozen):
-    """Where a figure comes from: a neutral third party where possible."""
+    """Where a figure comes from: a neutral third party where possible.
+
+    ``notes`` are customer-readable facts about the source; doubts go in ``review``.
+    """
 
     title: str = Field(min_length=1)
     url: str | None = None
     edition: str = Field(min_length=1, description="Edition or date of the figures used.")
     notes: str = ""
+    review: Review = CONFIRMED
 
 
 class Measure(_Frozen):
@@ -90,12 +106,26 @@ class Entry(_Frozen):
         default=None, description='Sentence with {amount} and parameter names: "{amount} of ..."'
     )
     assumptions: str = ""
-    notes: str = ""
+    notes: str = Field(default="", description="For the vendor: how a figure was derived.")
+    review: Review = CONFIRMED
+    display: Display = Field(
+        default="significant",
+        description="significant: 3 significant figures; integer: whole units, as the source's "
+        "calculator shows counts (values below 1 keep 3 significant figures).",
+    )
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether both the entry and its source are confirmed for the edition used."""
+        return self.review.status == "confirmed" and self.source.review.status == "confirmed"
 
     def formula(self) -> str:
-        """The formula as text, e.g. ``co2e / (0.000393 t CO2e / mile) -> mile``."""
+        """The formula as text, e.g. ``co2e / (0.0003926866 t CO2e / mile) -> mile``: every
+        factor with all the digits it is computed with."""
         symbol = " * " if self.operation == "multiply" else " / "
-        terms = [f.parameter or f"({f.value:g} {f.unit})".replace(" )", ")") for f in self.factors]
+        terms = [
+            f.parameter or f"({f.value:.10g} {f.unit})".replace(" )", ")") for f in self.factors
+        ]
         return f"{self.input}{symbol}{symbol.join(terms)} -> {self.output_unit or 'count'}"
 
 

@@ -71,7 +71,8 @@ class Equivalent:
     trace: tuple[TraceStep, ...]
     source: Source
     assumptions: str
-    notes: str
+    rounded_value: float
+    confirmed: bool
 
 
 def convert_request(
@@ -258,7 +259,7 @@ def _equivalent(
     if is_duration(entry.output_unit):
         amount = presentation.format_duration(float(value.to("minute").magnitude))
     else:
-        amount = presentation.format_number(magnitude)
+        amount = presentation.format_amount(magnitude, entry.display)
     label = entry.mode_labels.get(mode or "", entry.label)
     values = {name: p.value for name, p in params.items()}
     return Equivalent(
@@ -273,5 +274,6 @@ def _equivalent(
         trace=trace,
         source=entry.source,
         assumptions=entry.assumptions,
-        notes=entry.notes,
+        rounded_value=presentation.rounded_amount(magnitude, entry.display),
+        confirmed=entry.confirmed,
     )

@@ -1,4 +1,5 @@
-"""Numbers as a person would say them: 3 significant figures, thousands separators, durations.
+"""Numbers as a person would say them: 3 significant figures (or whole units where the source
+shows counts that way), thousands separators, durations.
 
 Rounding is half-up on the decimal digits of the value (``0.3605`` -> ``0.361``), because a
 reader checking a figure by hand rounds that way, not by the binary value of the float.
@@ -32,6 +33,29 @@ def format_number(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
     decimals = max(0, digits - 1 - math.floor(math.log10(abs(rounded))))
     text = f"{rounded:,.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# Whole units read as counts up to here; beyond, digits would claim a precision no factor has.
+_WHOLE_UNITS_UNTIL = 1e15
+
+
+def _whole_units(value: float, display: str) -> bool:
+    return display == "integer" and 1 <= abs(value) < _WHOLE_UNITS_UNTIL
+
+
+def format_amount(value: float, display: str) -> str:
+    """``value`` as an entry displays it: whole units (``"2,546,560"``) for ``integer`` entries
+    of at least 1, otherwise 3 significant figures."""
+    if _whole_units(value, display):
+        return f"{_round_half_up(value):,}"
+    return format_number(value)
+
+
+def rounded_amount(value: float, display: str) -> float:
+    """The number ``format_amount`` shows."""
+    if _whole_units(value, display):
+        return float(_round_half_up(value))
+    return round_significant(value)
 
 
 def _round_half_up(value: float) -> int:

@@ -7,8 +7,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.equivalents import presentation
-from services.equivalents.catalog import Entry, Factor, Kind, Measure, Operation, Parameter, Source
+from services.equivalents.catalog import (
+    CONFIRMED,
+    Display,
+    Entry,
+    Factor,
+    Kind,
+    Measure,
+    Operation,
+    Parameter,
+    Review,
+    Source,
+)
 from services.equivalents.conversions import Equivalent
 from services.equivalents.roi import ScenarioForecast
 
@@ -45,6 +55,8 @@ class EntryIn(_Input):
     template: str | None = Field(default=None, max_length=300)
     assumptions: str = Field(default="", max_length=2000)
     notes: str = Field(default="", max_length=2000)
+    review: Review = CONFIRMED
+    display: Display = "significant"
 
     def to_entry(self, entry_id: str) -> Entry:
         """The domain entry with ``entry_id``."""
@@ -69,6 +81,8 @@ class EntryOut(BaseModel):
     template: str | None
     assumptions: str
     notes: str
+    review: Review
+    display: Display
     origin: Literal["shipped", "tenant"]
     overrides_shipped: bool
 
@@ -135,6 +149,21 @@ class ConvertIn(_Input):
     params: dict[str, ParameterInput] = Field(default_factory=dict)
 
 
+class CitedSource(BaseModel):
+    """A source as a customer reads it: what it is and which edition, no review notes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    title: str
+    url: str | None
+    edition: str
+    notes: str
+
+    @classmethod
+    def of(cls, source: Source) -> CitedSource:
+        return cls(title=source.title, url=source.url, edition=source.edition, notes=source.notes)
+
+
 class TraceStepOut(BaseModel):
     # Same fields as the domain's TraceStep: read straight from it.
     model_config = ConfigDict(from_attributes=True)
@@ -144,13 +173,17 @@ class TraceStepOut(BaseModel):
     factor: float | None
     factor_unit: str | None
     parameter: str | None
-    source: Source | None
+    source: CitedSource | None
     result: float
     result_unit: str
 
 
 class EquivalentOut(BaseModel):
-    """One equivalent: exact value, rounded value, the sentence to show, and how it was made."""
+    """One equivalent: exact value, rounded value, the sentence to show, and how it was made.
+
+    Everything here may be shown to the customer; the vendor's review of a factor is in the
+    catalog API only.
+    """
 
     id: str
     metric: str | None = None
@@ -163,9 +196,8 @@ class EquivalentOut(BaseModel):
     kind: Kind
     formula: str
     trace: list[TraceStepOut]
-    source: Source
+    source: CitedSource
     assumptions: str
-    notes: str
 
     @classmethod
     def of(cls, equivalent: Equivalent, metric: str | None = None) -> EquivalentOut:
@@ -173,7 +205,7 @@ class EquivalentOut(BaseModel):
             id=equivalent.id,
             metric=metric,
             value=equivalent.value,
-            rounded_value=presentation.round_significant(equivalent.value),
+            rounded_value=equivalent.rounded_value,
             unit=equivalent.unit,
             amount=equivalent.amount,
             text=equivalent.text,
@@ -181,9 +213,8 @@ class EquivalentOut(BaseModel):
             kind=equivalent.kind,
             formula=equivalent.formula,
             trace=[TraceStepOut.model_validate(step) for step in equivalent.trace],
-            source=equivalent.source,
+            source=CitedSource.of(equivalent.source),
             assumptions=equivalent.assumptions,
-            notes=equivalent.notes,
         )
 
 

@@ -214,5 +214,5 @@ async def test_usage_posted_to_ingest_becomes_account_value(system: System) -> N
     assert (total["metric"], total["unit"], total["total"]) == ("energy_generated", "kWh", 1000.0)
     assert value["unconverted"] == []
     miles = next(e for e in value["feel_good"] if "miles" in e["text"])
-    # 1000 kWh x 7.09e-4 t CO2e/kWh / 3.93e-4 t CO2e per mile = 1804 miles (EPA, FACTORS.md).
-    assert miles["value"] == pytest.approx(1000 * 7.09e-4 / 3.93e-4, rel=1e-6)
+    # 1000 kWh x 7.09e-4 t CO2e/kWh / 3.926866e-4 t CO2e per mile = 1806 miles (EPA calculator, FACTORS.md).
+    assert miles["value"] == pytest.approx(1000 * 7.09e-4 / 3.926866e-4, rel=1e-6)

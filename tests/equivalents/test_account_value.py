@@ -17,7 +17,7 @@ def test_totals_become_action_and_feel_good_equivalents() -> None:
     )
     feel_good = {e.id: e.value for e in value.feel_good}
     action = {e.id: e.value for e in value.action}
-    assert feel_good["vehicle_miles"] == pytest.approx(2000 * 7.09e-4 / 3.93e-4)  # 3608 mi
+    assert feel_good["vehicle_miles"] == pytest.approx(2000 * 7.09e-4 / 3.926866e-4)  # 3611 mi
     assert feel_good["labour_cost_avoided"] == pytest.approx(620 * 32.07 * 1.42)
     assert action["fte_years_not_hired"] == pytest.approx(620 / 1720)
     assert action["walking_minutes"] == pytest.approx(75)
@@ -57,7 +57,7 @@ def test_metric_in_a_physical_unit_reaches_its_measure() -> None:
         units=combined.units,
     )
     miles = {e.id: e.value for e in value.feel_good}["vehicle_miles"]
-    assert miles == pytest.approx(1000 * 7.09e-4 / 3.93e-4)
+    assert miles == pytest.approx(1000 * 7.09e-4 / 3.926866e-4)
     assert value.by_metric[0].unit == "kWh"
 
 

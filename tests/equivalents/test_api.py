@@ -51,7 +51,9 @@ async def test_catalog_lists_shipped_entries_with_formula_and_source(
     assert miles["origin"] == "shipped" and miles["kind"] == "feel_good"
     assert miles["formula"].startswith("co2e / ")
     assert miles["source"]["title"].startswith("US EPA")
-    assert "assumptions" in miles and "notes" in miles
+    assert "assumptions" in miles and "notes" in miles  # the vendor's view of the catalog
+    forest = entries["forest_acres"]
+    assert forest["review"]["status"] == "unconfirmed" and forest["review"]["reason"]
 
 
 async def test_tenant_entry_is_created_used_and_deleted(
@@ -130,7 +132,7 @@ async def test_put_overrides_a_shipped_entry_for_this_tenant_only(
         return value
 
     assert await miles(tenant) == pytest.approx(1 / 5e-4)
-    assert await miles(other_tenant) == pytest.approx(1 / 3.93e-4)
+    assert await miles(other_tenant) == pytest.approx(1 / 3.926866e-4)
     other_catalog = await service.http.get("/v1/equivalents/catalog", headers=auth(other_tenant))
     other_entries = {e["id"]: e for e in other_catalog.json()["entries"]}
     assert other_entries["vehicle_miles"]["origin"] == "shipped"
@@ -142,7 +144,7 @@ async def test_put_overrides_a_shipped_entry_for_this_tenant_only(
     assert foreign.status_code == 409 and error_of(foreign)["code"] == "shipped_entry"
     own = await service.http.delete("/v1/equivalents/catalog/vehicle_miles", headers=auth(tenant))
     assert own.status_code == 204
-    assert await miles(tenant) == pytest.approx(1 / 3.93e-4)
+    assert await miles(tenant) == pytest.approx(1 / 3.926866e-4)
 
 
 async def test_tenant_entries_are_invisible_to_other_tenants(
@@ -244,8 +246,8 @@ async def test_1000_kwh_avoided_gives_epa_equivalents_with_traces(
     assert response.status_code == 200, response.text
     results = {e["id"]: e for e in response.json()["equivalents"]}
     miles = results["vehicle_miles"]
-    assert miles["value"] == pytest.approx(1000 * 7.09e-4 / 3.93e-4)
-    assert miles["text"] == "about 1,800 miles not driven"
+    assert miles["value"] == pytest.approx(1000 * 7.09e-4 / 3.926866e-4)
+    assert miles["text"] == "about 1,806 miles not driven"
     assert [step["operation"] for step in miles["trace"]] == ["multiply", "divide"]
     assert all(step["source"]["edition"] for step in miles["trace"])
 

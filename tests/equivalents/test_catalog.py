@@ -20,19 +20,19 @@ from services.equivalents.errors import IncompatibleUnits, InvalidCatalogEntry
 EPA_FACTORS = {
     "gasoline_gallons": (8.887e-3, "t CO2e / gallon"),
     "passenger_vehicle_years": (4.29, "t CO2e"),
-    "vehicle_miles": (3.93e-4, "t CO2e / mile"),
-    "coal_pounds": (9.05e-4, "t CO2e / lb"),
-    "oil_barrels": (0.43, "t CO2e / oil_barrel"),
+    "vehicle_miles": (3.926866e-4, "t CO2e / mile"),  # implied by 2,546,560 miles per 1,000 t
+    "coal_pounds": (9.0024e-4, "t CO2e / lb"),
+    "oil_barrels": (0.43197, "t CO2e / oil_barrel"),
     "tree_seedlings": (0.060, "t CO2e"),
     "forest_acres": (0.84, "t CO2e / acre"),
     "waste_recycled_short_tons": (2.89, "t CO2e / short_ton"),
     "home_electricity_years": (4.798, "t CO2e"),
+    "home_energy_years": (7.46, "t CO2e"),
     "smartphone_charges": (1.24e-5, "t CO2e"),
     "co2e_electricity_used": (3.94e-4, "t CO2e / kWh"),
     "co2e_electricity_avoided": (7.09e-4, "t CO2e / kWh"),
 }
-FLAGGED_CHECK = [
-    "coal_pounds",
+UNCONFIRMED = [
     "forest_acres",
     "waste_recycled_short_tons",
     "co2e_electricity_avoided",
@@ -88,11 +88,22 @@ def test_every_entry_and_default_parameter_cites_a_source_with_an_edition(
             assert parameter.source is not None, name
 
 
-@pytest.mark.parametrize("entry_id", FLAGGED_CHECK)
-def test_uncertain_factors_stay_but_are_flagged_check(catalog: Catalog, entry_id: str) -> None:
+@pytest.mark.parametrize("entry_id", UNCONFIRMED)
+def test_uncertain_factors_stay_but_carry_an_unconfirmed_review(
+    catalog: Catalog, entry_id: str
+) -> None:
     entry = catalog.entry(entry_id)
     assert entry is not None
-    assert "check" in entry.notes
+    assert not entry.confirmed
+    review = entry.review if entry.review.status == "unconfirmed" else entry.source.review
+    assert review.reason
+
+
+def test_no_note_or_assumption_reads_as_a_review_comment(catalog: Catalog) -> None:
+    # Doubts live in review; what a customer can read never says "check" or "unconfirmed".
+    for entry in catalog.entries:
+        for text in (entry.assumptions, entry.label, entry.source.notes, entry.template or ""):
+            assert "check" not in text.lower() and "confirm" not in text.lower(), entry.id
 
 
 def test_work_parameters_document_their_defaults(catalog: Catalog) -> None:
@@ -220,5 +231,5 @@ def test_formula_reads_as_input_operation_factor(catalog: Catalog) -> None:
     miles = catalog.entry("vehicle_miles")
     cost = catalog.entry("labour_cost_avoided")
     assert miles is not None and cost is not None
-    assert miles.formula() == "co2e / (0.000393 t CO2e / mile) -> mile"
+    assert miles.formula() == "co2e / (0.0003926866 t CO2e / mile) -> mile"
     assert cost.formula() == "work_time * hourly_wage * loaded_cost_factor -> USD"

@@ -98,11 +98,11 @@ async def test_solar_kwh_become_epa_equivalents(service: Service, tenant: Create
         ("Wh", 250_000, 1),
     }
     feel_good = {e["id"]: e for e in body["feel_good"]}
-    # 750 kWh + 250 kWh = 1000 kWh * 7.09e-4 t/kWh = 0.709 t CO2e; / 3.93e-4 t/mile
+    # 750 kWh + 250 kWh = 1000 kWh * 7.09e-4 t/kWh = 0.709 t CO2e; / 3.926866e-4 t/mile
     miles = feel_good["vehicle_miles"]
-    assert miles["value"] == pytest.approx(1000 * 7.09e-4 / 3.93e-4)
+    assert miles["value"] == pytest.approx(1000 * 7.09e-4 / 3.926866e-4)
     assert miles["metric"] == "solar_generation"
-    assert miles["text"] == "about 1,800 miles not driven"
+    assert miles["text"] == "about 1,806 miles not driven"
     sourced = [step for step in miles["trace"] if step["operation"] != "convert"]
     assert all(step["source"]["title"].startswith("US EPA") for step in sourced)
     assert feel_good["tree_seedlings"]["value"] == pytest.approx(0.709 / 0.060)

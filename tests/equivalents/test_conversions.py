@@ -28,6 +28,41 @@ def by_id(results: tuple[Equivalent, ...]) -> dict[str, Equivalent]:
     return {e.id: e for e in results}
 
 
+# --- EPA calculator ------------------------------------------------------------------------
+
+# The EPA Greenhouse Gas Equivalencies Calculator's published output for 1,000 t CO2e
+# (FACTORS.md), as the calculator shows it.
+CALCULATOR_1000_T = {
+    "passenger_vehicle_years": 233,
+    "vehicle_miles": 2_546_560,
+    "gasoline_gallons": 112_524,
+    "coal_pounds": 1_110_815,
+    "home_energy_years": 134,
+    "home_electricity_years": 208,
+    "oil_barrels": 2_315,
+}
+
+
+@pytest.mark.parametrize(("entry_id", "published"), CALCULATOR_1000_T.items())
+def test_1000_t_co2e_reproduces_the_calculator(
+    catalog: Catalog, entry_id: str, published: int
+) -> None:
+    (result,) = convert_request(ConversionRequest(1000, "t CO2e", targets=(entry_id,)), catalog)
+    # Within 0.1% before display rounding (the published figure is itself rounded to a unit).
+    assert abs(result.value - published) <= max(1e-3 * published, 0.5)
+    # Displayed as the calculator shows it, never further from it than half a shown unit.
+    assert abs(result.rounded_value - published) <= 0.5
+    assert result.amount == f"{published:,}"
+
+
+def test_customer_facing_equivalents_carry_no_review_notes(catalog: Catalog) -> None:
+    results = convert_request(ConversionRequest(1000, "kWh", mode="avoided"), catalog)
+    assert not by_id(results)["co2e_electricity_avoided"].confirmed  # reviewed, not shown
+    for equivalent in results:
+        shown = [equivalent.text, equivalent.assumptions, equivalent.source.notes]
+        assert not any("check" in text.lower() for text in shown), equivalent.id
+
+
 # --- PACE ----------------------------------------------------------------------------------
 
 
@@ -80,12 +115,14 @@ def test_1000_kwh_avoided_gives_epa_equivalents(catalog: Catalog) -> None:
     results = by_id(convert_request(ConversionRequest(1000, "kWh", mode="avoided"), catalog))
     t_co2e = 1000 * 7.09e-4  # = 0.709 t CO2e
     assert results["co2e_electricity_avoided"].value == pytest.approx(0.709)
-    assert results["vehicle_miles"].value == pytest.approx(t_co2e / 3.93e-4)  # 1804.07
+    assert results["vehicle_miles"].value == pytest.approx(t_co2e / 3.926866e-4)  # 1805.51
     assert results["gasoline_gallons"].value == pytest.approx(t_co2e / 8.887e-3)  # 79.78
     assert results["tree_seedlings"].value == pytest.approx(t_co2e / 0.060)  # 11.82
-    assert results["vehicle_miles"].text == "about 1,800 miles not driven"
-    assert results["gasoline_gallons"].text == "about 79.8 gallons of gasoline not consumed"
-    assert results["tree_seedlings"].text == "about 11.8 tree seedlings grown for 10 years"
+    # Whole units, as the EPA calculator shows its counts.
+    assert results["vehicle_miles"].text == "about 1,806 miles not driven"
+    assert results["gasoline_gallons"].text == "about 80 gallons of gasoline not consumed"
+    assert results["tree_seedlings"].text == "about 12 tree seedlings grown for 10 years"
+    assert results["co2e_electricity_avoided"].amount == "0.709"  # not an integer display
     assert "co2e_electricity_used" not in results
 
 
@@ -103,9 +140,9 @@ def test_1000_kwh_used_takes_the_grid_average_factor(catalog: Catalog) -> None:
     [
         ("gasoline_gallons", 8.887e-3, "gallon"),
         ("passenger_vehicle_years", 4.29, ""),
-        ("vehicle_miles", 3.93e-4, "mile"),
-        ("coal_pounds", 9.05e-4, "lb"),
-        ("oil_barrels", 0.43, "oil_barrel"),
+        ("vehicle_miles", 3.926866e-4, "mile"),
+        ("coal_pounds", 9.0024e-4, "lb"),
+        ("oil_barrels", 0.43197, "oil_barrel"),
         ("tree_seedlings", 0.060, ""),
         ("forest_acres", 0.84, "acre"),
         ("waste_recycled_short_tons", 2.89, "short_ton"),
@@ -141,10 +178,10 @@ def test_trace_shows_each_factor_with_unit_source_and_intermediate(catalog: Cata
     assert co2e.source is not None and co2e.source.title == EPA_TITLE
     assert (divide.operation, divide.factor, divide.factor_unit) == (
         "divide",
-        3.93e-4,
+        3.926866e-4,
         "t CO2e / mile",
     )
-    assert divide.result == pytest.approx(0.709 / 3.93e-4) and divide.result_unit == "mile"
+    assert divide.result == pytest.approx(0.709 / 3.926866e-4) and divide.result_unit == "mile"
 
 
 # --- Transactions -> hours -> FTE-years, cost ----------------------------------------------
