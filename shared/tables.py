@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.db import Base, UtcDateTime
 
 
 class TenantRow(Base):
@@ -15,7 +15,7 @@ class TenantRow(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class ApiKeyRow(Base):
@@ -26,5 +26,5 @@ class ApiKeyRow(Base):
     kind: Mapped[str] = mapped_column(String(10))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     display_prefix: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.db import Base, UtcDateTime
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -38,8 +37,8 @@ class AccountRow(Base):
     name: Mapped[str | None] = mapped_column(String(500), default=None)
     traits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     segment: Mapped[str | None] = mapped_column(String(200), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     __table_args__ = (Index("ix_corr_accounts_segment", "tenant_id", "segment"),)
 
@@ -55,7 +54,7 @@ class PersonRow(Base):
     role: Mapped[str | None] = mapped_column(String(50), default=None)
     status: Mapped[str] = mapped_column(String(20), default="active")
     title: Mapped[str | None] = mapped_column(String(500), default=None)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_corr_people_account", "tenant_id", "account_id"),)
 
@@ -69,7 +68,7 @@ class LifecycleMarkRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(40))
     account_id: Mapped[str] = mapped_column(String(200))
     mark: Mapped[str] = mapped_column(String(50))
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         Index("ix_corr_lifecycle_marks_account", "tenant_id", "account_id", "occurred_at"),
@@ -91,7 +90,7 @@ class BucketRow(Base):
     min: Mapped[float] = mapped_column(Float)
     max: Mapped[float] = mapped_column(Float)
     last_value: Mapped[float] = mapped_column(Float)
-    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ProcessedEventRow(Base):
@@ -106,9 +105,7 @@ class ProcessedEventRow(Base):
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class PendingEventRow(Base):
@@ -120,9 +117,7 @@ class PendingEventRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(40))
     person_id: Mapped[str] = mapped_column(String(200))
     envelope: Mapped[dict[str, Any]] = mapped_column(JSON)
-    received_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     __table_args__ = (Index("ix_corr_pending_events_person", "tenant_id", "person_id"),)
 
@@ -135,7 +130,7 @@ class SuccessPlanRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SignalRow(Base):
@@ -151,9 +146,9 @@ class SignalRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
     resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
     __table_args__ = (
         Index("ix_corr_signals_account", "tenant_id", "account_id", "state"),
@@ -180,7 +175,7 @@ class HealthSnapshotRow(Base):
     score: Mapped[float] = mapped_column(Float)
     published_score: Mapped[float | None] = mapped_column(Float, default=None)
     components: Mapped[dict[str, Any]] = mapped_column(JSON)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     # The sweeper looks for the accounts evaluated longest ago.
     __table_args__ = (Index("ix_corr_health_computed_at", "computed_at"),)
@@ -199,7 +194,7 @@ class OutboxRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(40))
     account_id: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
     __table_args__ = (Index("ix_corr_outbox_unsent", "sent_at", "seq"),)
