@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from services.ingest.native import NativeEvent  # noqa: E402
+from shared.digests import ValueDigest  # noqa: E402
 from shared.events import Envelope  # noqa: E402
 from shared.signals import SignalChange  # noqa: E402
 from shared.topics import RAW_WRITE_KEY_HEADER, Topics  # noqa: E402
@@ -121,6 +122,16 @@ def build_document() -> dict[str, Any]:
             "payload": {"$ref": REF.format(model="SignalChange")},
             "bindings": _key(key),
         },
+        "ValueDigest": {
+            "name": "ValueDigest",
+            "title": "An account's value over one ended week or month",
+            "summary": "One per (account, period); its id is derived from them, so a digest "
+            "published again after a restart is the same message.",
+            "contentType": "application/json",
+            "headers": {"$ref": "#/components/schemas/CloudEventsHeaders"},
+            "payload": {"$ref": REF.format(model="ValueDigest")},
+            "bindings": _key(key),
+        },
     }
     channels = {
         "ingestRaw": {"address": topics.ingest_raw, "messages": {"NativeEvent": _m("NativeEvent")}},
@@ -130,6 +141,7 @@ def build_document() -> dict[str, Any]:
             "messages": {"RejectedInput": _m("RejectedInput")},
         },
         "signals": {"address": topics.signals, "messages": {"SignalChange": _m("SignalChange")}},
+        "digests": {"address": topics.digests, "messages": {"ValueDigest": _m("ValueDigest")}},
         "notificationsDeadLetter": {
             "address": topics.notifications_dlq,
             "messages": {"RejectedInput": _m("RejectedInput")},
@@ -144,11 +156,15 @@ def build_document() -> dict[str, Any]:
         "deadLetterEvents": _op("send", "eventsDeadLetter", "Rejected input, with the reason."),
         "publishSignals": _op("send", "signals", "Correlation publishes signal changes."),
         "notifySignals": _op("receive", "signals", "The notifier turns them into webhooks."),
+        "publishDigests": _op("send", "digests", "Equivalents publishes value digests."),
+        "notifyDigests": _op(
+            "receive", "digests", "The notifier delivers them as value.digest webhooks."
+        ),
         "deadLetterNotifications": _op(
             "send", "notificationsDeadLetter", "Webhook messages whose attempts ran out."
         ),
     }
-    schemas = _schemas(NativeEvent, Envelope, SignalChange)
+    schemas = _schemas(NativeEvent, Envelope, SignalChange, ValueDigest)
     schemas["CloudEventsHeaders"] = _cloudevents_headers()
     schemas["DeadLetterHeaders"] = _dead_letter_headers()
     return {

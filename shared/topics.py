@@ -43,6 +43,10 @@ class Topics:
         return self._name("ampm.signals")
 
     @property
+    def digests(self) -> str:
+        return self._name("ampm.digests")
+
+    @property
     def notifications_dlq(self) -> str:
         return self._name("ampm.notifications.dlq")
 
@@ -53,5 +57,6 @@ class Topics:
             self.events,
             self.events_dlq,
             self.signals,
+            self.digests,
             self.notifications_dlq,
         ]

@@ -16,6 +16,7 @@ from services.equivalents.schemas import (
     CatalogOut,
     ConvertIn,
     ConvertOut,
+    DigestsOut,
     EntryIn,
     EntryOut,
     RoiIn,
@@ -26,6 +27,7 @@ from services.equivalents.schemas import (
 from shared.auth import SecretTenant
 
 DEFAULT_PERIOD_DAYS = 30
+DIGEST_PERIOD_DAYS = 366
 
 
 # Async dependencies run on the event loop; sync ones would each cost a thread-pool hop.
@@ -104,6 +106,22 @@ async def account_value(
     last = period_to or _today()
     first = period_from or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     return await handlers.account_value(context, tenant, account_id, first, last)
+
+
+@router.get("/v1/accounts/{account_id}/digests", tags=["accounts"])
+async def account_digests(
+    account_id: AccountId,
+    tenant: SecretTenant,
+    context: Ctx,
+    period_from: Annotated[date | None, Query(alias="from")] = None,
+    period_to: Annotated[date | None, Query(alias="to")] = None,
+) -> DigestsOut:
+    """The value digests whose period starts within ``from..to`` (inclusive; default the last
+    year), as they were pushed."""
+    last = period_to or _today()
+    first = period_from or last - timedelta(days=DIGEST_PERIOD_DAYS - 1)
+    digests = await handlers.list_digests(context, tenant, account_id, first, last)
+    return DigestsOut(account_id=account_id, digests=digests)
 
 
 @router.post("/v1/forecasts/roi", tags=["forecasts"])

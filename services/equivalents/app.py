@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from services.equivalents.api import router
 from services.equivalents.catalog import load_shipped_catalog
 from services.equivalents.consumer import consume_events
+from services.equivalents.digester import run_digester
 from services.equivalents.errors import EquivalentsError
 from services.equivalents.handlers import Context
 from services.equivalents.settings import EquivalentsSettings
@@ -34,11 +35,15 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
             database = await stack.enter_async_context(open_database(settings))
             app.state.database = database
             app.state.tenant_resolver = TenantResolver(database.sessions)
-            app.state.context = Context(database.sessions, shipped)
+            context = Context(database.sessions, shipped)
+            app.state.context = context
             await stack.enter_async_context(
                 background(
                     "equivalents-events", lambda: consume_events(settings, database.sessions)
                 )
+            )
+            await stack.enter_async_context(
+                background("equivalents-digests", lambda: run_digester(settings, context))
             )
             await stack.enter_async_context(
                 background(

@@ -110,8 +110,8 @@ class Entry(_Frozen):
     review: Review = CONFIRMED
     display: Display = Field(
         default="significant",
-        description="significant: 3 significant figures; integer: whole units, as the source's "
-        "calculator shows counts (values below 1 keep 3 significant figures).",
+        description="significant: 3 significant figures; integer: whole units from 1,000 on, "
+        "as the source's calculator shows counts (below, 3 significant figures).",
     )
 
     @property

@@ -35,17 +35,20 @@ def format_number(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-# Whole units read as counts up to here; beyond, digits would claim a precision no factor has.
+# Whole units from here: below it 3 significant figures already show every whole unit (233,
+# 79.8, 1.26), above it they would round away digits the calculator shows (2,546,560).
+_WHOLE_UNITS_FROM = 1000
+# Whole units up to here; beyond, digits would claim a precision no factor has.
 _WHOLE_UNITS_UNTIL = 1e15
 
 
 def _whole_units(value: float, display: str) -> bool:
-    return display == "integer" and 1 <= abs(value) < _WHOLE_UNITS_UNTIL
+    return display == "integer" and _WHOLE_UNITS_FROM <= abs(value) < _WHOLE_UNITS_UNTIL
 
 
 def format_amount(value: float, display: str) -> str:
     """``value`` as an entry displays it: whole units (``"2,546,560"``) for ``integer`` entries
-    of at least 1, otherwise 3 significant figures."""
+    of at least 1,000, otherwise 3 significant figures."""
     if _whole_units(value, display):
         return f"{_round_half_up(value):,}"
     return format_number(value)

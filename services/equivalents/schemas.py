@@ -20,7 +20,9 @@ from services.equivalents.catalog import (
     Source,
 )
 from services.equivalents.conversions import Equivalent
+from services.equivalents.digests import DigestPreferences
 from services.equivalents.roi import ScenarioForecast
+from shared.digests import ValueDigest
 
 ParameterInput = float | str
 Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -118,6 +120,9 @@ class SettingsIn(_Input):
         default_factory=dict,
         description='Mode per metric for account value, e.g. {"solar_generation": "avoided"}.',
     )
+    digest: DigestPreferences | None = Field(
+        default=None, description="Cadence and content of value digests; defaults when left out."
+    )
 
 
 class ResolvedParameter(BaseModel):
@@ -132,6 +137,7 @@ class ResolvedParameter(BaseModel):
 class SettingsOut(BaseModel):
     params: dict[str, ParameterInput]
     modes: dict[str, str]
+    digest: DigestPreferences
     resolved: list[ResolvedParameter]
 
 
@@ -318,3 +324,10 @@ class AccountRoiOut(RoiOut):
     observed_adoption: float
     window_from: date
     window_to: date
+
+
+class DigestsOut(BaseModel):
+    """An account's value digests, oldest period first."""
+
+    account_id: str
+    digests: list[ValueDigest]

@@ -19,3 +19,18 @@ class EquivalentsSettings(ServiceSettings):
         description="How long event ids are remembered to skip redeliveries; keep it longer "
         "than the events topic keeps messages.",
     )
+    equivalents_digest_poll_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="How often due value digests are looked for and published.",
+    )
+    equivalents_digest_delay_seconds: float = Field(
+        default=3600,
+        ge=0,
+        description="How long after a period ends its digest waits for late events.",
+    )
+    equivalents_digest_max_backlog: int = Field(
+        default=1000,
+        ge=0,
+        description="Events the consumer group may have left to read for digests to be written.",
+    )

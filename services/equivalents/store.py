@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -21,6 +21,7 @@ from services.equivalents.tables import (
     AccountSeatsRow,
     ActivePersonRow,
     DailyTotalRow,
+    DigestRow,
     ProcessedEventRow,
     TenantEntryRow,
     TenantSettingsRow,
@@ -31,10 +32,12 @@ from shared import idempotency
 
 @dataclass(frozen=True, slots=True)
 class TenantSettings:
-    """A tenant's stored parameters (as given) and conversion modes per metric."""
+    """A tenant's stored parameters (as given), conversion modes per metric and digest
+    preferences (None: the defaults)."""
 
     params: dict[str, float | str]
     modes: dict[str, str]
+    digest: dict[str, Any] | None = None
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -100,19 +103,20 @@ async def tenant_settings(session: AsyncSession, tenant_id: str) -> TenantSettin
     row = await session.get(TenantSettingsRow, tenant_id)
     if row is None:
         return TenantSettings({}, {})
-    return TenantSettings(dict(row.params), dict(row.modes))
+    return TenantSettings(dict(row.params), dict(row.modes), row.digest)
 
 
 async def put_settings(session: AsyncSession, tenant_id: str, settings: TenantSettings) -> None:
     """Replace the tenant's settings."""
     statement = _insert(session, TenantSettingsRow).values(
-        tenant_id=tenant_id, params=settings.params, modes=settings.modes
+        tenant_id=tenant_id, params=settings.params, modes=settings.modes, digest=settings.digest
     )
     statement = statement.on_conflict_do_update(
         index_elements=["tenant_id"],
         set_={
             "params": statement.excluded.params,
             "modes": statement.excluded.modes,
+            "digest": statement.excluded.digest,
             "updated_at": func.now(),
         },
     )
@@ -248,3 +252,98 @@ async def account_seats(session: AsyncSession, tenant_id: str, account_id: str) 
     """The account's licensed seats, or None when no event reported them."""
     row = await session.get(AccountSeatsRow, (tenant_id, account_id))
     return row.seats if row is not None else None
+
+
+# --- Value digests -----------------------------------------------------------------------------
+
+
+async def accounts_with_usage(
+    session: AsyncSession, first: date, last: date
+) -> list[tuple[str, str]]:
+    """(tenant, account) pairs with usage totals over ``first..last`` inclusive."""
+    rows = await session.execute(
+        select(DailyTotalRow.tenant_id, DailyTotalRow.account_id)
+        .where(DailyTotalRow.day >= first, DailyTotalRow.day <= last)
+        .distinct()
+        .order_by(DailyTotalRow.tenant_id, DailyTotalRow.account_id)
+    )
+    return [(tenant_id, account_id) for tenant_id, account_id in rows]
+
+
+async def digested_accounts(
+    session: AsyncSession, tenant_id: str, period: str, account_ids: Sequence[str]
+) -> set[str]:
+    """The accounts among ``account_ids`` whose digest of ``period`` exists."""
+    rows = await session.scalars(
+        select(DigestRow.account_id).where(
+            DigestRow.tenant_id == tenant_id,
+            DigestRow.period == period,
+            DigestRow.account_id.in_(account_ids),
+        )
+    )
+    return set(rows)
+
+
+async def first_usage_day(session: AsyncSession, tenant_id: str, account_id: str) -> date | None:
+    """The account's first day with usage."""
+    return await session.scalar(
+        select(func.min(DailyTotalRow.day)).where(
+            DailyTotalRow.tenant_id == tenant_id, DailyTotalRow.account_id == account_id
+        )
+    )
+
+
+async def add_digest(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    account_id: str,
+    period: str,
+    period_start: date,
+    body: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Store a period's digest unless another writer stored it first; whether this one did."""
+    statement = (
+        _insert(session, DigestRow)
+        .values(
+            tenant_id=tenant_id,
+            account_id=account_id,
+            period=period,
+            period_start=period_start,
+            body=body,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "account_id", "period"])
+    )
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def unpublished_digests(session: AsyncSession, limit: int) -> list[DigestRow]:
+    """Digests not yet acknowledged by the broker, oldest first, locked for this publisher."""
+    rows = await session.scalars(
+        select(DigestRow)
+        .where(DigestRow.published_at.is_(None))
+        .order_by(DigestRow.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows)
+
+
+async def digests_of(
+    session: AsyncSession, tenant_id: str, account_id: str, first: date, last: date
+) -> list[DigestRow]:
+    """The account's digests whose period starts within ``first..last``, oldest first."""
+    rows = await session.scalars(
+        select(DigestRow)
+        .where(
+            DigestRow.tenant_id == tenant_id,
+            DigestRow.account_id == account_id,
+            DigestRow.period_start >= first,
+            DigestRow.period_start <= last,
+        )
+        .order_by(DigestRow.period_start)
+    )
+    return list(rows)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, Index, Integer, String, func
+from sqlalchemy import JSON, BigInteger, Date, Float, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.db import Base, UtcDateTime
 
 TENANT_ID_LENGTH = 40
 
@@ -26,19 +26,21 @@ class TenantEntryRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(TENANT_ID_LENGTH), primary_key=True)
     entry_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class TenantSettingsRow(Base):
-    """A tenant's chain parameters (as given: numbers or quantities) and modes per metric."""
+    """A tenant's chain parameters (as given: numbers or quantities), modes per metric and
+    digest preferences."""
 
     __tablename__ = "equivalents_tenant_settings"
 
     tenant_id: Mapped[str] = mapped_column(String(TENANT_ID_LENGTH), primary_key=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     modes: Mapped[dict[str, Any]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    digest: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class ProcessedEventRow(Base):
@@ -55,9 +57,7 @@ class ProcessedEventRow(Base):
 
     tenant_id: Mapped[str] = mapped_column(String(TENANT_ID_LENGTH), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class DailyTotalRow(Base):
@@ -93,4 +93,23 @@ class AccountSeatsRow(Base):
     tenant_id: Mapped[str] = mapped_column(String(TENANT_ID_LENGTH), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     seats: Mapped[int] = mapped_column(Integer)
-    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DigestRow(Base):
+    """The value digest of one account and period: written once, then published.
+
+    The primary key makes a period's digest unique; ``published_at`` is stamped after the
+    broker acknowledged it, so a crash in between publishes the same digest (same id) again.
+    """
+
+    __tablename__ = "equivalents_digests"
+    __table_args__ = (Index("ix_equivalents_digests_unpublished", "published_at", "created_at"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(TENANT_ID_LENGTH), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.notifier.api import router
-from services.notifier.consumer import signal_batch_handler
+from services.notifier.consumer import batch_handler
 from services.notifier.delivery import run_worker
 from services.notifier.handlers import Notifier
 from services.notifier.settings import NotifierSettings
@@ -29,7 +29,7 @@ CONSUMER_GROUP = "ampm-notifier"
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     """Build the notifier app; the lifespan opens the database and the producer, then starts
-    the signals consumer and the delivery worker."""
+    the consumer of signals and digests and the delivery worker."""
     settings = settings or NotifierSettings()
 
     @asynccontextmanager
@@ -54,6 +54,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             consumer = create_consumer(
                 settings,
                 topics.signals,
+                topics.digests,
                 group_id=f"{settings.topic_namespace}{CONSUMER_GROUP}",
                 client_id="ampm-notifier",
             )
@@ -61,7 +62,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             stack.push_async_callback(consumer.stop)
             loop = ConsumeLoop(
                 consumer,
-                signal_batch_handler(notifier),
+                batch_handler(notifier, topics.digests),
                 producer=producer,
                 dead_letter_topic=topics.notifications_dlq,
                 name="notifier-signals",

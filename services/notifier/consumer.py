@@ -1,4 +1,4 @@
-"""The signals consumer: decode ``SignalChange`` records and hand them to the handler."""
+"""The consumer of signals and digests: decode each record by its topic, hand it to its handler."""
 
 from __future__ import annotations
 
@@ -7,22 +7,30 @@ from collections.abc import Sequence
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
-from services.notifier.handlers import Notifier, handle_signal_changes
+from services.notifier.handlers import Notifier, handle_signal_changes, handle_value_digests
+from shared.digests import ValueDigest
 from shared.kafka import BatchHandler, DeadLetter
 from shared.signals import SignalChange
 
 
-def signal_batch_handler(notifier: Notifier) -> BatchHandler:
-    """The ConsumeLoop handler: undecodable records are dead-lettered, the rest handled."""
+def batch_handler(notifier: Notifier, digests_topic: str) -> BatchHandler:
+    """The ConsumeLoop handler: records of ``digests_topic`` are value digests, the others
+    signal changes; undecodable records are dead-lettered, the rest handled."""
 
     async def handle(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[DeadLetter]:
         letters: list[DeadLetter] = []
         changes: list[SignalChange] = []
+        digests: list[ValueDigest] = []
         for record in records:
             try:
-                changes.append(SignalChange.from_value(record.value or b""))
+                if record.topic == digests_topic:
+                    digests.append(ValueDigest.from_value(record.value or b""))
+                else:
+                    changes.append(SignalChange.from_value(record.value or b""))
             except (ValidationError, ValueError) as exc:
-                letters.append(DeadLetter(record, f"not a signal change: {exc}"[:1000]))
+                letters.append(DeadLetter(record, f"undecodable {record.topic}: {exc}"[:1000]))
+        if digests:
+            await handle_value_digests(notifier, digests)
         if changes:
             await handle_signal_changes(notifier, changes)
         return letters

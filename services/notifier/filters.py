@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from services.notifier.errors import InvalidEventFilter
+from shared.digests import VALUE_DIGEST
 from shared.signals import SignalChangeType
 
 WILDCARD = "*"
@@ -23,6 +24,7 @@ class WebhookEventType(StrEnum):
     SIGNAL_RESOLVED = SignalChangeType.RESOLVED.value
     HEALTH_CHANGED = SignalChangeType.HEALTH_CHANGED.value
     ENDPOINT_DISABLED = "endpoint.disabled"
+    VALUE_DIGEST = VALUE_DIGEST
 
 
 def matches(event_type: str, filters: Sequence[str]) -> bool:

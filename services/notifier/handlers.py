@@ -45,11 +45,16 @@ from services.notifier.tables import (
     MessageRow,
     RecommendationRow,
 )
+from services.notifier.value import ValueQuote, quote_value
+from shared.digests import ValueDigest
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import partition_key
-from shared.signals import SignalChange
+from shared.signals import SignalChange, SignalChangeType, SignalType
 
 log = structlog.get_logger(__name__)
+
+# Raised signals whose advice quotes the account's value.
+VALUE_QUOTED = frozenset({SignalType.OBJECTIVE_ACHIEVED, SignalType.ADOPTION_DROP})
 
 
 @dataclass
@@ -90,7 +95,8 @@ async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChan
             seen.add(change.id)
             new += 1
             store.mark_processed(session, change.id, change.tenant_id)
-            recommendation = recommend(change, ampm_base_url=base_url)
+            value = await _value_quote(session, change)
+            recommendation = recommend(change, ampm_base_url=base_url, value=value)
             if recommendation is not None:
                 row = store.add_recommendation(session, recommendation, now)
                 await store.enqueue(
@@ -107,6 +113,45 @@ async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChan
                 account_id=change.account_id,
                 event_type=change.type.value,
                 data=change.model_dump(mode="json"),
+                now=now,
+            )
+    if new:
+        notifier.wake.set()
+    return new
+
+
+async def _value_quote(session: AsyncSession, change: SignalChange) -> ValueQuote | None:
+    """The account's value to quote, for the raised signals whose advice quotes one."""
+    if change.type is not SignalChangeType.RAISED or change.signal_type not in VALUE_QUOTED:
+        return None
+    digests = await store.account_values(session, change.tenant_id, change.account_id)
+    return quote_value(change.signal_type, change.evidence, digests)
+
+
+# --- value digests -> messages -----------------------------------------------------------------
+
+
+async def handle_value_digests(notifier: Notifier, digests: Sequence[ValueDigest]) -> int:
+    """Keep each new digest for quoting and deliver it as a ``value.digest`` webhook; how
+    many were new. A digest redelivered, or republished after a restart, has the same id and
+    is skipped, so each (account, period) is sent once."""
+    now = utcnow()
+    new = 0
+    async with notifier.sessions.begin() as session:
+        seen = await store.processed_ids(session, [d.id for d in digests])
+        for digest in digests:
+            if digest.id in seen:
+                continue
+            seen.add(digest.id)
+            new += 1
+            store.mark_processed(session, digest.id, digest.tenant_id)
+            await store.add_account_value(session, digest)
+            await store.enqueue(
+                session,
+                tenant_id=digest.tenant_id,
+                account_id=digest.account_id,
+                event_type=WebhookEventType.VALUE_DIGEST.value,
+                data=digest.model_dump(mode="json"),
                 now=now,
             )
     if new:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.notifier.errors import IncompleteSignalChange
 from services.notifier.itinerary import Direction, ItineraryItem, gap_share, next_step, step_score
+from services.notifier.value import ValueQuote
 from shared.signals import (
     SIGNAL_CATEGORY,
     GpsCategory,
@@ -77,8 +78,12 @@ def recommend(
     ampm_base_url: str,
     itinerary: Sequence[ItineraryItem] | None = None,
     open_signals: Collection[SignalType] | None = None,
+    value: ValueQuote | None = None,
 ) -> Recommendation | None:
     """The recommendation for ``change``, or None when there is nothing to advise.
+
+    ``value`` is the account's value to quote for a raised signal (``value.quote_value``):
+    its sentence ends the message and its figures join the evidence under ``value``.
 
     ``itinerary`` and ``open_signals`` matter only for ``health.changed``: the next step is
     advised only while no risk signal is open (an open risk already has its own advice). Left
@@ -105,8 +110,12 @@ def recommend(
             change, GpsCategory.NEXT_STEP, advice, dict(change.evidence), base=ampm_base_url
         )
     advice = _raised(change, change.signal_type)
+    evidence = dict(change.evidence)
+    if value is not None:
+        advice = replace(advice, message=f"{advice.message} {value.sentence}")
+        evidence["value"] = value.evidence()
     category = SIGNAL_CATEGORY[change.signal_type]
-    return _recommendation(change, category, advice, dict(change.evidence), base=ampm_base_url)
+    return _recommendation(change, category, advice, evidence, base=ampm_base_url)
 
 
 def itinerary_from_health(health: HealthPayload | None) -> list[ItineraryItem]:

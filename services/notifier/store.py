@@ -19,6 +19,7 @@ from services.notifier.filters import matches
 from services.notifier.recommendations import Recommendation
 from services.notifier.signing import EndpointSecrets, encode_payload
 from services.notifier.tables import (
+    AccountValueRow,
     AttemptRow,
     DeliveryRow,
     EndpointRow,
@@ -26,6 +27,7 @@ from services.notifier.tables import (
     ProcessedChangeRow,
     RecommendationRow,
 )
+from shared.digests import ValueDigest
 
 
 class DeliveryStatus(StrEnum):
@@ -71,6 +73,35 @@ async def processed_ids(session: AsyncSession, change_ids: Sequence[str]) -> set
 def mark_processed(session: AsyncSession, change_id: str, tenant_id: str) -> None:
     """Record a handled change; its primary key refuses a concurrent duplicate at commit."""
     session.add(ProcessedChangeRow(change_id=change_id, tenant_id=tenant_id))
+
+
+# --- account value ------------------------------------------------------------------------------
+
+
+async def add_account_value(session: AsyncSession, digest: ValueDigest) -> None:
+    """Keep a digest for quoting; a period's digest is stored once (its id was claimed)."""
+    await session.merge(
+        AccountValueRow(
+            tenant_id=digest.tenant_id,
+            account_id=digest.account_id,
+            period=digest.period,
+            period_end=digest.period_end,
+            digest=digest.model_dump(mode="json"),
+        )
+    )
+
+
+async def account_values(
+    session: AsyncSession, tenant_id: str, account_id: str, limit: int = 26
+) -> list[ValueDigest]:
+    """The account's latest digests, newest period first."""
+    rows = await session.scalars(
+        select(AccountValueRow)
+        .where(AccountValueRow.tenant_id == tenant_id, AccountValueRow.account_id == account_id)
+        .order_by(AccountValueRow.period_end.desc())
+        .limit(limit)
+    )
+    return [ValueDigest.model_validate(row.digest) for row in rows]
 
 
 # --- recommendations ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Tables of the notifier: recommendations, webhook endpoints and the delivery log.
 
-notifier_processed_changes  signal change ids already handled (idempotent consumer)
+notifier_processed_changes  signal change and digest ids already handled (idempotent consumer)
+notifier_account_values     the value digests of each account, quoted by recommendations
 notifier_recommendations    one per signal change that produced advice
 notifier_endpoints          a tenant's webhook endpoints, secrets and health
 notifier_messages           the outbox: one signed body per event, stored before any attempt
@@ -10,45 +11,28 @@ notifier_attempts           one per HTTP attempt: status code, latency, response
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
+    Date,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     func,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base
+from shared.db import Base, UtcDateTime
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 Serial = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware timestamp on both databases: SQLite hands back naive UTC values."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
 
 class ProcessedChangeRow(Base):
@@ -57,6 +41,18 @@ class ProcessedChangeRow(Base):
     change_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(40))
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+
+
+class AccountValueRow(Base):
+    """One value digest of an account, as the equivalents service published it."""
+
+    __tablename__ = "notifier_account_values"
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    period_end: Mapped[date] = mapped_column(Date)
+    digest: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class RecommendationRow(Base):

@@ -118,10 +118,10 @@ def test_1000_kwh_avoided_gives_epa_equivalents(catalog: Catalog) -> None:
     assert results["vehicle_miles"].value == pytest.approx(t_co2e / 3.926866e-4)  # 1805.51
     assert results["gasoline_gallons"].value == pytest.approx(t_co2e / 8.887e-3)  # 79.78
     assert results["tree_seedlings"].value == pytest.approx(t_co2e / 0.060)  # 11.82
-    # Whole units, as the EPA calculator shows its counts.
+    # Whole units from 1,000 on, as the EPA calculator shows its counts; 3 figures below.
     assert results["vehicle_miles"].text == "about 1,806 miles not driven"
-    assert results["gasoline_gallons"].text == "about 80 gallons of gasoline not consumed"
-    assert results["tree_seedlings"].text == "about 12 tree seedlings grown for 10 years"
+    assert results["gasoline_gallons"].text == "about 79.8 gallons of gasoline not consumed"
+    assert results["tree_seedlings"].text == "about 11.8 tree seedlings grown for 10 years"
     assert results["co2e_electricity_avoided"].amount == "0.709"  # not an integer display
     assert "co2e_electricity_used" not in results
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ from standardwebhooks.webhooks import Webhook
 
 from services.notifier.app import create_app
 from services.notifier.settings import NotifierSettings
+from shared.digests import Cadence, DigestEquivalent, ValueDigest
+from shared.signals import SignalType
 from shared.tenant_store import CreatedTenant
 from shared.topics import Topics
 from tests.notifier.conftest import api, publish, raised
@@ -361,3 +364,64 @@ async def test_another_tenants_endpoints_and_messages_are_not_found(
         assert (await owner.get(path)).status_code == 200
         unauthenticated = await httpx.AsyncClient(base_url=base).get("/v1/webhooks/endpoints")
         assert unauthenticated.status_code == 401
+
+
+async def test_a_digest_is_delivered_once_and_an_arrival_quotes_the_value_delivered(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    receiver: tuple[Receiver, str],
+    signals_producer: AIOKafkaProducer,
+) -> None:
+    recorder, receiver_url = receiver
+    tenant_id = tenant.tenant.id
+    digest = ValueDigest(
+        id=ValueDigest.digest_id(tenant_id, "acme", "2026-W48"),
+        tenant_id=tenant_id,
+        account_id="acme",
+        cadence=Cadence.WEEKLY,
+        period="2026-W48",
+        period_start=date(2026, 11, 23),
+        period_end=date(2026, 11, 29),
+        action=(),
+        feel_good=(),
+        to_date=(
+            DigestEquivalent(
+                id="vehicle_miles",
+                kind="feel_good",
+                metric="solar_generation",
+                label="miles not driven",
+                text="about 18,055 miles not driven",
+                amount="18,055",
+                value=18055.1,
+                unit="mile",
+                source_title="US EPA Greenhouse Gas Equivalencies Calculator",
+                source_edition="2022 data",
+            ),
+        ),
+        since=date(2026, 6, 1),
+        occurred_at=datetime.now(UTC),
+    )
+    topic = Topics(notifier_settings.topic_namespace).digests
+    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
+        endpoint = await _register(client, receiver_url + "/value")
+        for _ in range(2):  # published again after a restart: the same id, one webhook
+            await signals_producer.send_and_wait(
+                topic, digest.to_value(), key=digest.key, headers=digest.headers()
+            )
+        arrived = raised(tenant_id, "chg-arrived", signal_type=SignalType.OBJECTIVE_ACHIEVED)
+        await publish(signals_producer, notifier_settings, [arrived])
+        await recorder.wait_until(lambda: len(recorder.at("/value")) >= 3)
+        await asyncio.sleep(0.5)
+
+        verifier = Webhook(endpoint["secret"])
+        payloads = [verifier.verify(r.body, r.headers) for r in recorder.at("/value")]
+        assert sorted(p["type"] for p in payloads) == [
+            "recommendation.created",
+            "signal.raised",
+            "value.digest",
+        ]
+        (recommendation,) = [p["data"] for p in payloads if p["type"] == "recommendation.created"]
+        assert recommendation["message"].endswith(
+            "Value delivered since 01 Jun 2026: about 18,055 miles not driven."
+        )
+        assert recommendation["evidence"]["value"]["digest_id"] == digest.id
