@@ -3,8 +3,10 @@
 - Northwind Leads, a B2B customer of lead-generation software: objective lead conversion
   2.2% -> 3.2% by the end of Q4, seven itinerary activities that lead the KPI by two weeks, the
   executive sponsor leaves in week 8 and a successor is named in week 10.
-- Sunny Roofs, a solar-monitoring customer whose kWh become EPA equivalents.
-- Acme Logistics, a usage-heavy integration customer whose transactions become hours and FTEs.
+- Sunny Roofs, a solar-monitoring customer whose kWh become EPA equivalents; a fourth array
+  goes live in the last two weeks and the weekly generation objective is reached.
+- Acme Logistics, a usage-heavy integration customer whose transactions become hours and FTEs;
+  30 of its 40 licensed people use it.
 
 Pure functions of a start date and a seed, so a test can check the story the data tells.
 """
@@ -23,6 +25,7 @@ SUCCESSOR_WEEK = 10
 NORTHWIND = "northwind-leads"
 SUNNY_ROOFS = "sunny-roofs"
 ACME = "acme-logistics"
+ACME_ACTIVE_USERS = 30
 
 Event = dict[str, Any]
 
@@ -69,7 +72,10 @@ def build_scenario(today: date, seed: int = 7) -> Scenario:
     _sunny_roofs(events, start, rng)
     _acme(events, start, rng)
     events.sort(key=lambda e: e["occurred_at"])
-    plans = {NORTHWIND: northwind_plan(end_of_quarter(today))}
+    plans = {
+        NORTHWIND: northwind_plan(end_of_quarter(today)),
+        SUNNY_ROOFS: sunny_roofs_plan(end_of_quarter(today)),
+    }
     return Scenario(events, plans, start, contacts, conversion)
 
 
@@ -129,6 +135,39 @@ def northwind_plan(deadline: date) -> dict[str, Any]:
         ],
         "sponsor_id": "nw-ceo",
         "adoption_owner_id": "nw-ops",
+    }
+
+
+SUNNY_BASELINE_KWH = 590
+SUNNY_TARGET_KWH = 700
+NEW_ARRAY_WEEKS = 2
+
+
+def sunny_roofs_plan(deadline: date) -> dict[str, Any]:
+    """Weekly generation from about 590 kWh to 700 kWh, by bringing a fourth array online."""
+    return {
+        "objectives": [
+            {
+                "metric": "energy_generated",
+                "title": f"Weekly solar generation at {SUNNY_TARGET_KWH} kWh",
+                "baseline": SUNNY_BASELINE_KWH,
+                "target": SUNNY_TARGET_KWH,
+                "direction": "up",
+                "deadline": deadline.isoformat(),
+                "aggregation": "sum",
+            }
+        ],
+        "itinerary": [
+            _activity(
+                "panel_inspections",
+                "Inspect every array once a week",
+                "routine",
+                3,
+                "increase",
+            ),
+        ],
+        "sponsor_id": "sr-owner",
+        "adoption_owner_id": "sr-ops",
     }
 
 
@@ -281,19 +320,39 @@ def _sunny_roofs(events: list[Event], start: date, rng: random.Random) -> None:
             properties={"name": "Sunny Roofs", "segment": "solar", "plan": "starter", "seats": 5},
         )
     )
+    people = {"sr-owner": "sponsor", "sr-ops": "adoption_owner", "sr-tech": "end_user"}
+    for person, role in people.items():
+        events.append(
+            _event(
+                "lifecycle",
+                "person.identified",
+                account,
+                start,
+                person_id=person,
+                properties={"role": role, "status": "active"},
+            )
+        )
     for day in range(WEEKS * 7):
         moment = start + timedelta(days=day)
-        for site in ("north", "south", "barn"):
+        sites = ["north", "south", "barn"]
+        if day >= (WEEKS - NEW_ARRAY_WEEKS) * 7:
+            sites.append("garage")  # the fourth array goes live
+        for site in sites:
             events.append(
                 _event(
                     "usage",
                     "energy_generated",
                     account,
                     moment,
+                    person_id=rng.choice(list(people)),  # who checked the array's readings
                     value=round(max(0.0, rng.gauss(28, 6)), 1),
                     unit="kWh",
                     properties={"site": site},
                 )
+            )
+        if moment.weekday() == 0:
+            events.append(
+                _event("activity", "panel_inspections", account, moment, value=len(sites))
             )
 
 
@@ -313,17 +372,21 @@ def _acme(events: list[Event], start: date, rng: random.Random) -> None:
             },
         )
     )
+    users = [f"acme-user-{n:02d}" for n in range(ACME_ACTIVE_USERS)]
     for day in range(WEEKS * 7):
         moment = start + timedelta(days=day)
         if moment.weekday() < 5:
-            events.append(
-                _event(
-                    "usage",
-                    "transactions_processed",
-                    account,
-                    moment,
-                    value=rng.randint(350, 450),
-                    unit="transactions",
-                    properties={"integration": "erp-sync"},
+            # Each working day about a third of the people run the ERP sync, 12-15 each.
+            for user in rng.sample(users, k=ACME_ACTIVE_USERS // 3):
+                events.append(
+                    _event(
+                        "usage",
+                        "transactions_processed",
+                        account,
+                        moment,
+                        person_id=user,
+                        value=rng.randint(36, 44),
+                        unit="transactions",
+                        properties={"integration": "erp-sync"},
+                    )
                 )
-            )

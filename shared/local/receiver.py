@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
@@ -29,16 +30,25 @@ def create_receiver(secret: str) -> FastAPI:
             print("webhook REFUSED: bad signature", flush=True)
             return Response(status_code=401)
         data = payload.get("data", {})
-        summary = (
-            data.get("title") or data.get("signal_type") or data.get("health", {}).get("score")
-        )
         print(
-            f"webhook verified  {payload['type']:<24} {data.get('account_id', ''):<18} {summary}",
+            f"webhook verified  {payload['type']:<24} {data.get('account_id', ''):<18} "
+            f"{_summary(payload['type'], data)}",
             flush=True,
         )
         return Response(status_code=204)
 
     return app
+
+
+def _summary(event_type: str, data: dict[str, Any]) -> object:
+    """One line a newcomer can read: the value of a digest, the advice of a recommendation
+    (its whole message when it quotes value), the signal or the health score otherwise."""
+    if event_type == "value.digest":
+        shown = [e["text"] for e in (*data.get("feel_good", ()), *data.get("to_date", ()))[:2]]
+        return f"{data.get('period')}: " + "; ".join(shown)
+    if event_type == "recommendation.created" and "value" in data.get("evidence", {}):
+        return f"{data.get('title')}: {data.get('message')}"
+    return data.get("title") or data.get("signal_type") or data.get("health", {}).get("score")
 
 
 def main() -> int:

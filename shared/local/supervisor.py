@@ -40,6 +40,15 @@ def _service_env(settings: ServiceSettings) -> dict[str, str]:
         "AMPM_NOTIFIER_ALLOWED_CIDRS": os.environ.get(
             "AMPM_NOTIFIER_ALLOWED_CIDRS", "127.0.0.1/32"
         ),
+        # The replayed history ends last Sunday, so its last week is judged once the accounts
+        # go quiet, and its digests are written once it ended: minutes, not the hour of
+        # production, so a newcomer sees both while watching.
+        "AMPM_CORRELATION_SWEEP_INTERVAL_SECONDS": os.environ.get(
+            "AMPM_CORRELATION_SWEEP_INTERVAL_SECONDS", "20"
+        ),
+        "AMPM_EQUIVALENTS_DIGEST_POLL_SECONDS": os.environ.get(
+            "AMPM_EQUIVALENTS_DIGEST_POLL_SECONDS", "5"
+        ),
     }
     return env
 

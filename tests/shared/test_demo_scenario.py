@@ -9,10 +9,13 @@ import numpy as np
 
 from services.ingest.native import NativeLimits, normalize_native
 from shared.local.demo_scenario import (
+    ACME,
     LEAD_WEEKS,
     NORTHWIND,
     SPONSOR_LEAVES_WEEK,
     SUCCESSOR_WEEK,
+    SUNNY_ROOFS,
+    WEEKS,
     build_scenario,
     end_of_quarter,
     scenario_start,
@@ -72,3 +75,30 @@ def test_plan_deadline_is_the_end_of_the_quarter() -> None:
     plan = build_scenario(TODAY).plans[NORTHWIND]
     assert plan["objectives"][0]["deadline"] == "2026-12-31"
     assert len(plan["itinerary"]) == 7
+
+
+def test_sunny_roofs_reaches_its_weekly_objective_in_the_last_two_weeks_only() -> None:
+    scenario = build_scenario(TODAY)
+    plan = scenario.plans[SUNNY_ROOFS]["objectives"][0]
+    start = scenario_start(TODAY)
+    weekly = [0.0] * WEEKS
+    for event in scenario.events:
+        if event["account_id"] == SUNNY_ROOFS and event["name"] == "energy_generated":
+            day = datetime.fromisoformat(event["occurred_at"]).date()
+            weekly[(day - start).days // 7] += event["value"]
+    reached = [total >= plan["target"] for total in weekly]
+    assert reached == [False] * (WEEKS - 2) + [True, True]
+    assert abs(sum(weekly[:4]) / 4 - plan["baseline"]) < 0.05 * plan["baseline"]
+
+
+def test_acme_logistics_is_used_by_most_of_its_licensed_people() -> None:
+    scenario = build_scenario(TODAY)
+    (identified,) = [
+        e for e in scenario.events if e["account_id"] == ACME and e["name"] == "account.identified"
+    ]
+    users = {
+        e["person_id"]
+        for e in scenario.events
+        if e["account_id"] == ACME and e["kind"] == "usage" and e["occurred_at"] >= "2026-10-27"
+    }
+    assert 0.6 <= len(users) / identified["properties"]["seats"] <= 0.9
