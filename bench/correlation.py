@@ -40,7 +40,7 @@ from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
 from shared.db import create_engine, create_session_factory
 from shared.events import Envelope, EventKind, EventSource
-from shared.kafka import ConsumeLoop, DeadLetter
+from shared.kafka import ConsumeLoop, DeadLetter, HealingProducer
 from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 from shared.service import bootstrap_topics, freeze_startup_heap
 
@@ -164,7 +164,10 @@ async def service_consume(
     """Seconds for the service's consume loop to process and commit ``count`` records."""
     topics = await bootstrap_topics(settings)
     consumer = events_consumer(settings, topics)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    producer = HealingProducer(
+        lambda: AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all"),
+        stuck_after_seconds=settings.producer_stuck_after_seconds,
+    )
     relay = OutboxRelay(sessions, topics.signals, poll_seconds=settings.outbox_poll_seconds)
     handler = batch_handler(sessions, settings, relay)
     done = asyncio.Event()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +27,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     CommitFailedError,
     IllegalStateError,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
     KafkaError,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    ProducerFenced,
     TopicAlreadyExistsError,
+    UnknownProducerId,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -58,6 +65,118 @@ def create_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaPro
         linger_ms=5,
         request_timeout_ms=settings.kafka_request_timeout_ms,
     )
+
+
+# Producer states the client never leaves by itself: after a long outage, batches that expired
+# on the client leave a gap in its sequence numbers, and the broker refuses every later batch
+# of that partition (or forgot the producer id). Only a new producer (a new id) publishes again.
+FATAL_PRODUCER_ERRORS: tuple[type[BaseException], ...] = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    ProducerFenced,
+    ProducerClosed,
+)
+PRODUCER_STOP_SECONDS = 10.0
+
+
+class HealingProducer:
+    """The service's producer, replaced when it reaches a state it cannot leave by itself.
+
+    Callers send through ``current`` (or ``send``) and report each outcome: ``succeeded()``, or
+    ``failed(error)``, which replaces the producer at once on a fatal error, and after
+    ``stuck_after_seconds`` of nothing but failures otherwise (a new producer cannot start
+    while the broker is away; the next failure tries again). Records a replaced producer had
+    not got acknowledged were reported as failures to their callers, who retry them with the
+    same event ids, so consumers deduplicate: nothing acknowledged is lost or doubled.
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], AIOKafkaProducer],
+        *,
+        stuck_after_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._factory = factory
+        self._stuck_after = stuck_after_seconds
+        self._clock = clock
+        self._producer: AIOKafkaProducer | None = None
+        self._failing_since: float | None = None
+        self._last_attempt = 0.0
+        self._lock = asyncio.Lock()
+        self.replacements = 0
+
+    @property
+    def current(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("the producer is not started")
+        return self._producer
+
+    async def start(self) -> None:
+        producer = self._factory()
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await stop_producer(self._producer)
+            self._producer = None
+
+    async def send(self, topic: str, **kwargs: Any) -> asyncio.Future[Any]:
+        """``AIOKafkaProducer.send`` on the current producer."""
+        future: asyncio.Future[Any] = await self.current.send(topic, **kwargs)
+        return future
+
+    def succeeded(self) -> None:
+        """A publish was acknowledged: the producer works."""
+        self._failing_since = None
+
+    def failing_for(self) -> float:
+        """Seconds since publishing last worked, 0 while it works."""
+        if self._failing_since is None:
+            return 0.0
+        return self._clock() - self._failing_since
+
+    async def failed(self, error: BaseException) -> None:
+        """A publish failed with ``error``: replace the producer when it cannot recover."""
+        now = self._clock()
+        if self._failing_since is None:
+            self._failing_since = now
+        fatal = isinstance(error, FATAL_PRODUCER_ERRORS) or isinstance(
+            error.__cause__, FATAL_PRODUCER_ERRORS
+        )
+        stuck = now - self._failing_since >= self._stuck_after
+        if (fatal or stuck) and now - self._last_attempt >= min(1.0, self._stuck_after):
+            await self._replace(repr(error)[:300])
+
+    async def _replace(self, reason: str) -> None:
+        async with self._lock:
+            self._last_attempt = self._clock()
+            fresh = self._factory()
+            try:
+                await fresh.start()
+            except KafkaError as exc:
+                log.warning("producer_replacement_postponed", reason=reason, error=repr(exc))
+                await stop_producer(fresh)
+                return
+            old, self._producer = self._producer, fresh
+            self._failing_since = None  # a new producer id, nothing refused yet
+            self.replacements += 1
+            log.warning("producer_replaced", reason=reason, replacements=self.replacements)
+            if old is not None:
+                await stop_producer(old)
+
+
+async def stop_producer(producer: AIOKafkaProducer) -> None:
+    """Stop a producer, waiting at most ``PRODUCER_STOP_SECONDS``."""
+    # With the broker gone, stop() would wait forever for records it cannot deliver; those
+    # were never acknowledged to anyone, so giving up on them loses nothing.
+    try:
+        await asyncio.wait_for(producer.stop(), PRODUCER_STOP_SECONDS)
+    except (TimeoutError, KafkaError):
+        log.warning("producer_stop_timed_out")
 
 
 def create_consumer(
@@ -161,7 +280,7 @@ def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
 
 
 async def publish_dead_letters(
-    producer: AIOKafkaProducer, topic: str, letters: Sequence[DeadLetter]
+    producer: AIOKafkaProducer | HealingProducer, topic: str, letters: Sequence[DeadLetter]
 ) -> None:
     """Send rejected records to the dead-letter topic and wait for every acknowledgement."""
     futures = [
@@ -184,7 +303,7 @@ class ConsumeLoop:
         consumer: AIOKafkaConsumer,
         handler: BatchHandler,
         *,
-        producer: AIOKafkaProducer,
+        producer: AIOKafkaProducer | HealingProducer,
         dead_letter_topic: str,
         name: str,
         poll_timeout_ms: int = 500,

@@ -24,15 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import check_database, create_engine, create_session_factory
 from shared.http import RejectNulCharacters, install_error_handlers
-from shared.kafka import check_kafka, create_producer, ensure_topics
+from shared.kafka import (
+    HealingProducer,
+    check_kafka,
+    create_producer,
+    ensure_topics,
+    stop_producer,
+)
 from shared.logging import configure_logging
 from shared.ops import ReadinessCheck, RequestMetrics, ops_router
 from shared.settings import ServiceSettings
 from shared.topics import Topics
 
 log = structlog.get_logger(__name__)
-
-PRODUCER_STOP_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +65,23 @@ async def open_producer(
     try:
         yield producer
     finally:
-        # With the broker gone, stop() would wait forever for records it cannot deliver; those
-        # were never acknowledged to anyone, so giving up on them loses nothing.
-        try:
-            await asyncio.wait_for(producer.stop(), PRODUCER_STOP_SECONDS)
-        except TimeoutError:
-            log.warning("producer_stop_timed_out", client_id=client_id)
+        await stop_producer(producer)
+
+
+@asynccontextmanager
+async def open_healing_producer(
+    settings: ServiceSettings, *, client_id: str
+) -> AsyncIterator[HealingProducer]:
+    """A started ``HealingProducer`` of ``acks=all`` producers, stopped on exit."""
+    producer = HealingProducer(
+        lambda: create_producer(settings, client_id=client_id),
+        stuck_after_seconds=settings.producer_stuck_after_seconds,
+    )
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
 
 
 @asynccontextmanager

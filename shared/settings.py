@@ -25,6 +25,12 @@ class ServiceSettings(BaseSettings):
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
     kafka_request_timeout_ms: int = Field(default=10_000, ge=100)
+    producer_stuck_after_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="A producer that failed every publish this long is replaced (a fatal state "
+        "such as an out-of-order sequence replaces it at once); /readyz fails meanwhile.",
+    )
     host: str = "127.0.0.1"
     log_level: str = "info"
     log_json: bool = True

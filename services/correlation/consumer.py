@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.correlation.handlers import process_records
 from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
-from shared.kafka import BatchHandler, ConsumeLoop, DeadLetter, create_consumer
-from shared.service import bootstrap_topics, open_producer
+from shared.kafka import BatchHandler, ConsumeLoop, DeadLetter, HealingProducer, create_consumer
+from shared.service import bootstrap_topics, open_healing_producer
 from shared.topics import Topics
 
 log = structlog.get_logger(__name__)
@@ -50,7 +50,7 @@ def events_consumer(settings: CorrelationSettings, topics: Topics) -> AIOKafkaCo
 
 def consume_loop(
     consumer: AIOKafkaConsumer,
-    producer: AIOKafkaProducer,
+    producer: AIOKafkaProducer | HealingProducer,
     sessions: async_sessionmaker[AsyncSession],
     settings: CorrelationSettings,
     topics: Topics,
@@ -92,7 +92,7 @@ async def _run_once(
     topics = await bootstrap_topics(settings)
     async with AsyncExitStack() as stack:
         producer = await stack.enter_async_context(
-            open_producer(settings, client_id="ampm-correlation")
+            open_healing_producer(settings, client_id="ampm-correlation")
         )
         consumer = events_consumer(settings, topics)
         await consumer.start()

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.correlation import store
+from shared.kafka import HealingProducer
 from shared.signals import SignalChange
 
 log = structlog.get_logger(__name__)
@@ -37,7 +38,7 @@ class OutboxRelay:
         """New rows were committed: publish them now."""
         self._wakeup.set()
 
-    async def publish_pending(self, producer: AIOKafkaProducer) -> int:
+    async def publish_pending(self, producer: AIOKafkaProducer | HealingProducer) -> int:
         """Publish one batch of unsent changes; returns how many were sent."""
         async with self._sessions.begin() as session:
             rows = await store.unsent(session, BATCH_SIZE)
@@ -58,14 +59,17 @@ class OutboxRelay:
             await store.mark_sent(session, [row.seq for row in rows], datetime.now(UTC))
         return len(rows)
 
-    async def run(self, producer: AIOKafkaProducer) -> None:
-        """Publish until cancelled; a failure is logged and retried at the next poll."""
+    async def run(self, producer: HealingProducer) -> None:
+        """Publish until cancelled; a failure is logged and retried at the next poll, and a
+        producer that cannot recover (after a long broker outage) is replaced."""
         while True:
             self._wakeup.clear()
             try:
                 while await self.publish_pending(producer) == BATCH_SIZE:
                     pass
+                producer.succeeded()
             except Exception as exc:  # a dependency is down: the rows stay unsent
                 log.warning("outbox_publish_failed", error=repr(exc)[:300])
+                await producer.failed(exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._poll_seconds)

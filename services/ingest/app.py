@@ -19,14 +19,24 @@ from services.ingest.segment import SegmentLimits
 from services.ingest.settings import IngestSettings
 from shared import tenant_api
 from shared.auth import TenantResolver
+from shared.kafka import HealingProducer
+from shared.ops import ReadinessCheck
 from shared.service import (
     background,
     bootstrap_topics,
     build_app,
     open_database,
-    open_producer,
+    open_healing_producer,
     standard_checks,
 )
+
+
+async def publishing(producer: HealingProducer) -> None:
+    """Readiness: raise while every publish fails, so an orchestrator sees ingest cannot
+    accept events even when the broker answers metadata requests."""
+    failing = producer.failing_for()
+    if failing > 0:
+        raise ConnectionError(f"no publish acknowledged for {failing:.0f}s")
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
@@ -41,7 +51,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             app.state.tenant_resolver = TenantResolver(database.sessions)
             app.state.topics = await bootstrap_topics(settings)
             producer = await stack.enter_async_context(
-                open_producer(settings, client_id="ampm-ingest")
+                open_healing_producer(settings, client_id="ampm-ingest")
             )
             app.state.producer = producer
             ingestor = Ingestor(
@@ -74,7 +84,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         description="Accepts product-usage and human-activity events and publishes them to Kafka.",
         settings=settings,
         lifespan=lifespan,
-        checks=standard_checks(settings, lambda: app.state.database.engine),
+        checks=[
+            *standard_checks(settings, lambda: app.state.database.engine),
+            ReadinessCheck("publishing", lambda: publishing(app.state.ingestor.producer)),
+        ],
         registry=CollectorRegistry(),
     )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import ConsumerRecord
 
 from services.ingest.credentials import write_key_from_headers
 from services.ingest.errors import IngestError, UnknownWriteKey
@@ -36,7 +36,7 @@ from services.ingest.segment import (
 from shared.auth import TenantResolver
 from shared.errors import ServiceUnavailable, TooManyRequests
 from shared.events import Envelope, EventSource, utc_now
-from shared.kafka import DeadLetter
+from shared.kafka import DeadLetter, HealingProducer
 from shared.tenancy import KeyKind
 from shared.topics import RAW_WRITE_KEY_HEADER, Topics
 
@@ -51,7 +51,7 @@ RAW_EVENT_ID_NAMESPACE = uuid.UUID("6a1c3f2e-7f0b-4b8e-9d55-3f6f0c1a2b44")
 class Ingestor:
     """What every use case needs; built once in the lifespan."""
 
-    producer: AIOKafkaProducer
+    producer: HealingProducer
     topics: Topics
     resolver: TenantResolver
     buckets: TenantBuckets

@@ -4,7 +4,9 @@ A request is answered 2xx only after each of its records is acknowledged. All re
 to the producer first (so they share produce requests), then the acknowledgements are awaited
 together under one deadline. A deadline that passes means "not known to be in Kafka": the caller
 answers 503 even though the idempotent producer may still deliver the records later; consumers
-deduplicate by event id, so a client retry is safe.
+deduplicate by event id, so a client retry is safe. Every outcome is reported to the
+``HealingProducer``, which replaces a producer that cannot recover (a long broker outage leaves
+it refusing every record with an out-of-order sequence).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
 from shared.events import Envelope, Header, partition_key
+from shared.kafka import HealingProducer
 
 DEFAULT_PARTITIONER = DefaultPartitioner()
 DLQ_REASON = "ampm-dlq-reason"
@@ -89,11 +92,22 @@ def rejected_record(
 
 
 async def publish_all(
-    producer: AIOKafkaProducer, records: Sequence[OutgoingRecord], *, timeout_seconds: float
+    healing: HealingProducer, records: Sequence[OutgoingRecord], *, timeout_seconds: float
 ) -> None:
     """Send every record and wait for all acknowledgements; raises ``PublishFailed``."""
     if not records:
         return
+    try:
+        await _publish(healing.current, records, timeout_seconds)
+    except PublishFailed as exc:
+        await healing.failed(exc)
+        raise
+    healing.succeeded()
+
+
+async def _publish(
+    producer: AIOKafkaProducer, records: Sequence[OutgoingRecord], timeout_seconds: float
+) -> None:
     deadline = time.monotonic() + timeout_seconds
     futures: list[asyncio.Future[object]] = []
     partitions = _Partitions(producer)

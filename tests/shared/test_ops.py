@@ -42,7 +42,10 @@ async def test_ops_endpoints(service: str, base_settings: dict[str, Any]) -> Non
         metrics = await client.get("/metrics")
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"database": "ok", "kafka": "ok"}
+    expected = {"database": "ok", "kafka": "ok"}
+    if service == "ingest":  # it also says whether publishing works
+        expected["publishing"] = "ok"
+    assert ready.json()["checks"] == expected
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     assert metrics.headers["content-type"].startswith("text/plain")
     assert (
