@@ -1,17 +1,18 @@
 """The delivery worker: claims due deliveries from the database and sends them.
 
-One cycle: lease due deliveries in a short transaction (``handlers.claim_due``), send each
-outside any transaction, then record each attempt and its next state in a second transaction
+Lease due deliveries in a short transaction (``handlers.claim_due``), send each outside any
+transaction, then record each attempt and its next state in a second transaction
 (``handlers.record_attempt``). Deliveries live in the database, so they survive a restart, and
-the lease keeps two instances from sending the same attempt. The worker sleeps until woken (new
-messages committed in this process) or the poll interval passes (other instances' messages,
-retries coming due).
+the lease keeps two instances from sending the same attempt. Sends run as independent tasks
+and the worker claims again as soon as a slot frees, so an endpoint that answers slowly (or
+only at the timeout) never holds back another endpoint's attempts. The worker sleeps until
+woken (new messages committed in this process), a send finishes, or the poll interval passes
+(other instances' messages, retries coming due).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from ipaddress import IPv6Address
 from urllib.parse import urlsplit, urlunsplit
@@ -39,32 +40,57 @@ MAX_CONCURRENT_SENDS = 32
 
 
 async def run_worker(notifier: Notifier) -> None:
-    """Deliver until cancelled."""
+    """Deliver until cancelled, with at most ``MAX_CONCURRENT_SENDS`` sends in flight."""
     timeout = httpx.Timeout(notifier.settings.webhook_timeout_seconds)
     limits = httpx.Limits(max_connections=MAX_CONCURRENT_SENDS)
+    in_flight: set[asyncio.Task[None]] = set()
     async with httpx.AsyncClient(follow_redirects=False, timeout=timeout, limits=limits) as client:
-        gate = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
-        while True:
-            notifier.wake.clear()
-            try:
-                claimed = await claim_due(notifier)
-            except Exception as exc:  # the database is down: try again at the next poll
-                log.warning("delivery_claim_failed", error=repr(exc)[:300])
-                claimed = []
-            if claimed:
-                await asyncio.gather(*(_deliver(notifier, client, gate, c) for c in claimed))
-            if len(claimed) < notifier.settings.worker_batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        notifier.wake.wait(), notifier.settings.worker_poll_seconds
-                    )
+        try:
+            while True:
+                notifier.wake.clear()
+                free = MAX_CONCURRENT_SENDS - len(in_flight)
+                claimed = await _claim(notifier, min(free, notifier.settings.worker_batch_size))
+                for delivery in claimed:
+                    task = asyncio.create_task(_deliver(notifier, client, delivery))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if claimed and len(claimed) == free:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                elif not claimed or len(claimed) < notifier.settings.worker_batch_size:
+                    await _pause(notifier, in_flight)
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+async def _claim(notifier: Notifier, limit: int) -> list[ClaimedDelivery]:
+    if limit <= 0:
+        return []
+    try:
+        return await claim_due(notifier, limit)
+    except Exception as exc:  # the database is down: try again at the next poll
+        log.warning("delivery_claim_failed", error=repr(exc)[:300])
+        return []
+
+
+async def _pause(notifier: Notifier, in_flight: set[asyncio.Task[None]]) -> None:
+    """Until woken, a send finishes (a slot frees, a retry may be due) or the poll passes."""
+    waker = asyncio.create_task(notifier.wake.wait())
+    try:
+        await asyncio.wait(
+            {waker, *in_flight},
+            timeout=notifier.settings.worker_poll_seconds,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+    finally:
+        waker.cancel()
 
 
 async def _deliver(
-    notifier: Notifier, client: httpx.AsyncClient, gate: asyncio.Semaphore, claimed: ClaimedDelivery
+    notifier: Notifier, client: httpx.AsyncClient, claimed: ClaimedDelivery
 ) -> None:
-    async with gate:
-        result = await send(client, claimed, notifier.allowlist)
+    result = await send(client, claimed, notifier.allowlist)
     try:
         await record_attempt(notifier, claimed, result)
     except Exception as exc:  # the lease expires and the attempt is made again

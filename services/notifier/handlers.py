@@ -364,12 +364,13 @@ class AttemptResult:
     error: str | None = None
 
 
-async def claim_due(notifier: Notifier) -> list[ClaimedDelivery]:
-    """Lease due deliveries in a short transaction of their own."""
+async def claim_due(notifier: Notifier, limit: int | None = None) -> list[ClaimedDelivery]:
+    """Lease up to ``limit`` (default: the batch size) due deliveries in a short transaction."""
     now = utcnow()
     lease = timedelta(seconds=notifier.settings.lease_seconds)
+    batch = notifier.settings.worker_batch_size if limit is None else limit
     async with notifier.sessions.begin() as session:
-        return await store.claim_due(session, now, lease, notifier.settings.worker_batch_size)
+        return await store.claim_due(session, now, lease, batch)
 
 
 async def record_attempt(

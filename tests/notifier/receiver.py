@@ -17,6 +17,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
+    delay_seconds: float = 0.0  # answer this late (a slow endpoint)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class Receiver:
             reply = self._reply_for("/" + path, headers.get("webhook-id"))
             self.requests.append(Received("/" + path, headers, body, reply, time.perf_counter()))
             self._changed.set()
+            if reply.delay_seconds:
+                await asyncio.sleep(reply.delay_seconds)
             return Response(reply.body, status_code=reply.status, headers=reply.headers)
 
         return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -425,3 +426,29 @@ async def test_a_digest_is_delivered_once_and_an_arrival_quotes_the_value_delive
             "Value delivered since 01 Jun 2026: about 18,055 miles not driven."
         )
         assert recommendation["evidence"]["value"]["digest_id"] == digest.id
+
+
+# An attempt goes out within its scheduled delay plus this (worker poll 0.2 s, a transaction).
+SCHEDULE_TOLERANCE_SECONDS = 0.5
+
+
+async def test_a_slow_endpoint_never_delays_another_endpoints_retries(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    receiver: tuple[Receiver, str],
+    signals_producer: AIOKafkaProducer,
+) -> None:
+    recorder, receiver_url = receiver
+    # The slow endpoint answers only after the notifier's timeout (5 s) on every attempt.
+    recorder.plan("/slow", *[Reply(200, delay_seconds=6)] * 6)
+    recorder.plan("/failing", *[Reply(500)] * 6)
+    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
+        await _register(client, receiver_url + "/slow", ["signal.raised"])
+        await _register(client, receiver_url + "/failing", ["signal.raised"])
+        await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "s-1")])
+        # Schedule 0, 0.3, 0.3: three attempts within about a second, then the dead letter.
+        await recorder.wait_until(lambda: len(recorder.at("/failing")) == 3, deadline_seconds=4)
+        assert len(recorder.at("/slow")) == 1  # still waiting for its first answer
+    at = [r.at for r in recorder.at("/failing")]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(at)]
+    assert all(0.3 <= gap <= 0.3 + SCHEDULE_TOLERANCE_SECONDS for gap in gaps), gaps
