@@ -64,10 +64,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 native_limits=NativeLimits(
                     max_events=settings.native_max_events,
                     max_body_bytes=settings.native_max_body_bytes,
+                    window=settings.event_time_window,
                 ),
                 segment_limits=SegmentLimits(
                     max_message_bytes=settings.segment_max_message_bytes,
                     max_request_bytes=settings.segment_max_request_bytes,
+                    window=settings.event_time_window,
                 ),
                 raw_max_value_bytes=settings.raw_max_value_bytes,
                 publish_timeout_seconds=settings.publish_timeout_seconds,

@@ -150,6 +150,7 @@ async def _raw_envelope(
         now=now,
         max_bytes=ingestor.raw_max_value_bytes,
         default_id=str(uuid.uuid5(RAW_EVENT_ID_NAMESPACE, position)),
+        window=ingestor.native_limits.window,
     )
 
 

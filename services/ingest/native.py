@@ -36,6 +36,7 @@ from services.ingest.errors import (
     TooLarge,
     UnreadableBody,
 )
+from services.ingest.event_time import DEFAULT_WINDOW, EventTimeWindow
 from services.ingest.payloads import parse_json
 from shared.events import (
     NO_NUL,
@@ -62,6 +63,7 @@ class NativeLimits:
 
     max_events: int = DEFAULT_MAX_EVENTS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    window: EventTimeWindow = DEFAULT_WINDOW
 
 
 class NativeEvent(BaseModel):
@@ -103,14 +105,16 @@ def normalize_native(
     if not isinstance(body, dict):
         raise BodyShapeInvalid("body", 'send one event object or {"events": [...]}')
     if "events" not in body:
-        return [normalize_native_item(body, tenant_id=tenant_id, now=now)]
+        return [normalize_native_item(body, tenant_id=tenant_id, now=now, window=limits.window)]
     items = _batch_items(body, limits)
     envelopes: list[Envelope] = []
     errors: list[ErrorDetail] = []
     for index, (item, fresh_id) in enumerate(zip(items, fresh_event_ids(len(items)), strict=True)):
         try:
             envelopes.append(
-                normalize_native_item(item, tenant_id=tenant_id, now=now, default_id=fresh_id)
+                normalize_native_item(
+                    item, tenant_id=tenant_id, now=now, default_id=fresh_id, window=limits.window
+                )
             )
         except InvalidEvent as exc:
             errors.extend({**error, "index": index} for error in exc.errors)
@@ -126,6 +130,7 @@ def normalize_native_item(
     now: datetime,
     source: EventSource = EventSource.REST,
     default_id: str | None = None,
+    window: EventTimeWindow = DEFAULT_WINDOW,
 ) -> Envelope:
     """The envelope for one native event; raises ``InvalidEvent`` listing every problem.
 
@@ -139,6 +144,10 @@ def normalize_native_item(
     missing = _missing_account_reason(event)
     if missing is not None:
         raise InvalidEvent([{"index": None, "field": "account_id", "reason": missing}])
+    if event.occurred_at is not None:
+        too_far = window.problem(event.occurred_at, now)
+        if too_far is not None:
+            raise InvalidEvent([{"index": None, "field": "occurred_at", "reason": too_far}])
     return Envelope(
         id=event.id or default_id or new_event_id(),
         tenant_id=tenant_id,
@@ -178,6 +187,7 @@ def normalize_kafka_value(
     now: datetime,
     max_bytes: int,
     default_id: str | None = None,
+    window: EventTimeWindow = DEFAULT_WINDOW,
 ) -> Envelope:
     """The envelope for one raw-topic record value: a single native event as JSON.
 
@@ -190,7 +200,12 @@ def normalize_kafka_value(
         raise TooLarge("value", f"over {max_bytes} bytes", limit=max_bytes)
     item = parse_json(value, field="value")
     return normalize_native_item(
-        item, tenant_id=tenant_id, now=now, source=EventSource.KAFKA, default_id=default_id
+        item,
+        tenant_id=tenant_id,
+        now=now,
+        source=EventSource.KAFKA,
+        default_id=default_id,
+        window=window,
     )
 
 

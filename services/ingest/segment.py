@@ -44,6 +44,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from services.ingest.errors import BodyShapeInvalid, InvalidEvent, TooLarge
+from services.ingest.event_time import DEFAULT_WINDOW, EventTimeWindow
 from services.ingest.payloads import encoded_size
 from shared.events import Envelope, EventId, EventKind, EventName, EventSource, new_event_id
 
@@ -69,6 +70,7 @@ class SegmentLimits:
 
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    window: EventTimeWindow = DEFAULT_WINDOW
 
 
 def _id_as_text(value: object) -> object:
@@ -226,9 +228,14 @@ def _normalize_message(
     if missing is not None:
         return reject(*missing)
     try:
-        return _envelope(message, batch, tenant_id, received_at)
+        envelope = _envelope(message, batch, tenant_id, received_at)
     except PydanticValidationError as exc:
         return reject(*_first_error(exc))
+    too_far = limits.window.problem(envelope.occurred_at, received_at)
+    if too_far is not None:
+        # After skew correction: the field is the client's time the correction started from.
+        return reject("originalTimestamp", f"corrected to {_iso(envelope.occurred_at)}: {too_far}")
+    return envelope
 
 
 def _missing_field(message: SegmentMessage) -> tuple[str, str] | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from datetime import timedelta
 
+from pydantic import AwareDatetime, Field, model_validator
+
+from services.ingest.event_time import EARLIEST, MAX_AHEAD, EventTimeWindow
 from services.ingest.native import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_EVENTS
 from services.ingest.segment import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_REQUEST_BYTES
 from shared.settings import ServiceSettings
@@ -56,6 +59,18 @@ class IngestSettings(ServiceSettings):
         validation_alias="AMPM_INGEST_RATE_LIMIT_BURST",
         description="Events a tenant may send at once (bucket size).",
     )
+    occurred_at_earliest: AwareDatetime = Field(
+        default=EARLIEST,
+        validation_alias="AMPM_INGEST_OCCURRED_AT_EARLIEST",
+        description="An occurred_at before this is refused (422 on occurred_at; Segment: DLQ).",
+    )
+    occurred_at_max_ahead_seconds: float = Field(
+        default=MAX_AHEAD.total_seconds(),
+        ge=0,
+        validation_alias="AMPM_INGEST_OCCURRED_AT_MAX_AHEAD_SECONDS",
+        description="How far past the server's clock an occurred_at may be (after Segment's "
+        "skew correction).",
+    )
     raw_consumer_enabled: bool = Field(
         default=True,
         validation_alias="AMPM_INGEST_RAW_CONSUMER_ENABLED",
@@ -64,6 +79,13 @@ class IngestSettings(ServiceSettings):
     raw_consumer_group: str = Field(
         default="ampm-ingest-raw", validation_alias="AMPM_INGEST_RAW_CONSUMER_GROUP"
     )
+
+    @property
+    def event_time_window(self) -> EventTimeWindow:
+        """The accepted range of occurred_at."""
+        return EventTimeWindow(
+            self.occurred_at_earliest, timedelta(seconds=self.occurred_at_max_ahead_seconds)
+        )
 
     @model_validator(mode="after")
     def _burst_holds_a_full_batch(self) -> IngestSettings:

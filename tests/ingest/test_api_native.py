@@ -131,6 +131,15 @@ async def test_a_single_invalid_event_is_422_naming_the_field(
     assert response.json()["error"]["field"] == "kind"
 
 
+async def test_an_event_from_1970_is_422_naming_occurred_at(
+    client: httpx.AsyncClient, tenant: CreatedTenant
+) -> None:
+    event = {"kind": "usage", "name": "x", "occurred_at": "1970-01-01T00:00:00Z"}
+    response = await client.post("/v1/events", json=event, headers=bearer(tenant))
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "occurred_at"
+
+
 @pytest.mark.parametrize(
     "headers",
     [

@@ -290,3 +290,27 @@ def test_fresh_event_ids_are_distinct_uuid4_strings() -> None:
     ids = fresh_event_ids(500)
     assert len(set(ids)) == 500
     assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "reason"),
+    [
+        ("1970-01-01T00:00:00Z", "before 2000-01-01"),
+        ("2026-10-06T09:30:01Z", "ahead of the server's clock"),
+    ],
+)
+def test_an_occurred_at_outside_the_window_is_refused_by_name(
+    occurred_at: str, reason: str
+) -> None:
+    event = {"kind": "usage", "name": "report.viewed", "occurred_at": occurred_at}
+    with pytest.raises(BatchInvalid) as refused:
+        normalize_native({"events": [event, {**event, "occurred_at": None}]}, TENANT, NOW, LIMITS)
+    [error] = refused.value.errors
+    assert (error["index"], error["field"]) == (0, "occurred_at")
+    assert reason in error["reason"]
+
+
+def test_an_occurred_at_up_to_a_day_ahead_or_from_2000_is_accepted() -> None:
+    for occurred_at in ("2026-10-06T09:30:00Z", "2000-01-01T00:00:00Z"):
+        event = {"kind": "usage", "name": "report.viewed", "occurred_at": occurred_at}
+        assert one(event).occurred_at == datetime.fromisoformat(occurred_at)

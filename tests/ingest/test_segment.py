@@ -347,3 +347,26 @@ def test_client_time_with_an_offset_is_stored_in_utc() -> None:
     )
     assert envelope.occurred_at == datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
     assert envelope.occurred_at.tzinfo == UTC
+
+
+def test_a_corrected_time_outside_the_window_drops_the_message_naming_the_timestamp() -> None:
+    # A device clock two days fast is corrected by sentAt: kept. A timestamp two days ahead of
+    # the server with no sentAt to correct it: dropped with the reason.
+    ahead = (RECEIVED + timedelta(days=2)).isoformat()
+    fast_clock = {
+        "type": "track",
+        "event": "Report Viewed",
+        "userId": "u1",
+        "originalTimestamp": ahead,
+        "sentAt": (RECEIVED + timedelta(days=2, seconds=1)).isoformat(),
+    }
+    future = {"type": "track", "event": "Report Viewed", "userId": "u2", "timestamp": ahead}
+    ancient = {**future, "userId": "u3", "timestamp": "1999-12-31T23:59:59Z"}
+    result = batch(fast_clock, future, ancient)
+    assert [e.person_id for e in result.accepted] == ["u1"]
+    assert [(r.index, r.field) for r in result.rejected] == [
+        (1, "originalTimestamp"),
+        (2, "originalTimestamp"),
+    ]
+    assert "ahead of the server's clock" in result.rejected[0].reason
+    assert "before 2000-01-01" in result.rejected[1].reason
