@@ -88,6 +88,11 @@ class PayloadTooLarge(ApiError):
     default_code = "payload_too_large"
 
 
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    default_code = "unsupported_media_type"
+
+
 class Unprocessable(ApiError):
     status_code = 422
     default_code = "validation_error"

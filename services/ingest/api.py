@@ -15,7 +15,7 @@ from services.ingest.credentials import write_key_from
 from services.ingest.errors import TooLarge
 from services.ingest.handlers import Ingestor, ingest_native, ingest_segment
 from services.ingest.native import NativeBatch
-from services.ingest.payloads import decode_body
+from services.ingest.payloads import check_content_type, decode_body
 from services.ingest.schemas import NativeAccepted, SegmentAccepted
 from services.ingest.segment import SegmentBatch, SegmentMessage, SegmentType, body_write_key
 from shared.errors import Unauthorized
@@ -39,6 +39,7 @@ def _json(content: Any) -> Response:
 
 async def read_body(request: Request, max_bytes: int) -> object:
     """The parsed body; raw bytes past ``max_bytes`` (plus gzip slack) stop the read."""
+    check_content_type(request.headers.get("content-type"))
     encoding = request.headers.get("content-encoding")
     raw_limit = max_bytes + (max_bytes // 1000 + GZIP_OVERHEAD_BYTES if encoding else 0)
     declared = request.headers.get("content-length")

@@ -19,7 +19,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from shared.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, Unprocessable
+from shared.errors import (
+    ApiError,
+    BadRequest,
+    PayloadTooLarge,
+    Unauthorized,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 
 ErrorDetail = dict[str, Any]
 
@@ -39,6 +46,12 @@ class UnreadableBody(IngestError):
     """The request body (or Kafka value) is not valid gzip, UTF-8 or JSON."""
 
     code = "unreadable_body"
+
+
+class NotJson(IngestError):
+    """The request declares a content type that is not JSON (a form, XML, a file)."""
+
+    code = "unsupported_media_type"
 
 
 class BodyShapeInvalid(IngestError):
@@ -88,6 +101,7 @@ class UnknownWriteKey(IngestError):
 
 _STATUS: tuple[tuple[type[IngestError], type[ApiError]], ...] = (
     (TooLarge, PayloadTooLarge),
+    (NotJson, UnsupportedMediaType),
     (InvalidEvent, Unprocessable),
     (MalformedCredentials, Unauthorized),
     (UnknownWriteKey, Unauthorized),

@@ -37,7 +37,7 @@ from services.ingest.errors import (
     UnreadableBody,
 )
 from services.ingest.event_time import DEFAULT_WINDOW, EventTimeWindow
-from services.ingest.payloads import parse_json
+from services.ingest.payloads import nul_path, parse_json
 from shared.events import (
     NO_NUL,
     Envelope,
@@ -137,6 +137,9 @@ def normalize_native_item(
     An event without ``id`` gets ``default_id`` (a caller that may see the same input twice
     passes a stable one) or a fresh id.
     """
+    nul = nul_path(item, "")
+    if nul is not None:
+        raise InvalidEvent([{"index": None, "field": nul, "reason": "contains a NUL character"}])
     try:
         event = NativeEvent.model_validate(item)
     except PydanticValidationError as exc:

@@ -10,7 +10,7 @@ import zlib
 
 import orjson
 
-from services.ingest.errors import TooLarge, UnreadableBody
+from services.ingest.errors import NotJson, TooLarge, UnreadableBody
 
 # 16 + MAX_WBITS tells zlib to expect a gzip header and trailer (not raw deflate or zlib).
 GZIP_WBITS = 16 + zlib.MAX_WBITS
@@ -49,6 +49,41 @@ def parse_json(data: bytes, *, field: str = "body") -> object:
     except orjson.JSONDecodeError as exc:
         raise UnreadableBody(field, f"not valid JSON: {exc}") from exc
     return parsed
+
+
+# Segment's browser library sends its beacons as text/plain (no CORS preflight), and many
+# clients send no content type at all: both carry JSON. Anything else declared is not JSON.
+_JSON_MEDIA_TYPES = frozenset({"application/json", "text/plain"})
+
+
+def check_content_type(content_type: str | None) -> None:
+    """Raise ``NotJson`` for a declared content type that is not JSON (``+json`` types pass)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media and media not in _JSON_MEDIA_TYPES and not media.endswith("+json"):
+        raise NotJson("content-type", f"{media!r} is not JSON; send application/json")
+
+
+def nul_path(value: object, path: str) -> str | None:
+    """The JSON path of the first NUL character in ``value``'s keys or strings, if any.
+
+    No database column can store a NUL, so an event carrying one anywhere is refused whole.
+    """
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                clean = str(key).replace("\x00", "")
+                return f"{path}.{clean}" if path else clean
+            found = nul_path(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def decode_body(data: bytes, *, content_encoding: str | None, max_bytes: int) -> object:

@@ -45,7 +45,7 @@ from pydantic.alias_generators import to_camel
 
 from services.ingest.errors import BodyShapeInvalid, InvalidEvent, TooLarge
 from services.ingest.event_time import DEFAULT_WINDOW, EventTimeWindow
-from services.ingest.payloads import encoded_size
+from services.ingest.payloads import encoded_size, nul_path
 from shared.events import Envelope, EventId, EventKind, EventName, EventSource, new_event_id
 
 SEGMENT_PROPERTY = "_segment"
@@ -216,6 +216,9 @@ def _normalize_message(
 
     if not isinstance(raw, dict):
         return reject("message", "a Segment message is a JSON object")
+    nul = nul_path(raw, "")
+    if nul is not None:
+        return reject(nul, "contains a NUL character")
     size = encoded_size(raw)
     if size > limits.max_message_bytes:
         reason = f"{size} bytes; at most {limits.max_message_bytes} per message"

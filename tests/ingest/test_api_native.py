@@ -131,6 +131,27 @@ async def test_a_single_invalid_event_is_422_naming_the_field(
     assert response.json()["error"]["field"] == "kind"
 
 
+async def test_a_nul_in_a_property_key_is_422_naming_its_json_path(
+    client: httpx.AsyncClient, tenant: CreatedTenant
+) -> None:
+    event = {"kind": "usage", "name": "x", "properties": {"context": {"pl\u0000an": "pro"}}}
+    response = await client.post("/v1/events", json={"events": [event]}, headers=bearer(tenant))
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "properties.context.plan"
+
+
+async def test_a_form_body_is_415_naming_the_content_type(
+    client: httpx.AsyncClient, tenant: CreatedTenant
+) -> None:
+    response = await client.post(
+        "/v1/events",
+        content=b"kind=usage&name=x",
+        headers={**bearer(tenant), "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["field"] == "content-type"
+
+
 async def test_an_event_from_1970_is_422_naming_occurred_at(
     client: httpx.AsyncClient, tenant: CreatedTenant
 ) -> None:

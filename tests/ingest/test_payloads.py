@@ -9,8 +9,15 @@ import zlib
 
 import pytest
 
-from services.ingest.errors import TooLarge, UnreadableBody
-from services.ingest.payloads import decode_body, decompress_gzip, encoded_size, parse_json
+from services.ingest.errors import NotJson, TooLarge, UnreadableBody
+from services.ingest.payloads import (
+    check_content_type,
+    decode_body,
+    decompress_gzip,
+    encoded_size,
+    nul_path,
+    parse_json,
+)
 
 MIB = 1024 * 1024
 
@@ -99,3 +106,40 @@ def test_encoded_size_is_the_compact_utf8_json_length() -> None:
     value = {"event": "café", "n": [1, 2.5, None, True]}
     expected = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
     assert encoded_size(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ({"properties": {"plan": "pro\x00"}}, "properties.plan"),
+        ({"properties": {"pl\x00an": "pro"}}, "properties.plan"),
+        ({"properties": {"tags": ["a", "b\x00"]}}, "properties.tags[1]"),
+        ({"na\x00me": "x"}, "name"),
+        ({"properties": {"plan": "pro", "seats": 3}}, None),
+    ],
+)
+def test_a_nul_anywhere_is_found_with_its_json_path(value: object, path: str | None) -> None:
+    assert nul_path(value, "") == path
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "application/json", "application/json; charset=utf-8", "text/plain", "a/b+json"],
+)
+def test_json_content_types_and_none_are_accepted(content_type: str | None) -> None:
+    check_content_type(content_type)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data; b=x", "text/xml"]
+)
+def test_other_content_types_are_refused_naming_the_header(content_type: str) -> None:
+    with pytest.raises(NotJson) as refused:
+        check_content_type(content_type)
+    assert refused.value.field == "content-type"
+
+
+def test_a_json_syntax_error_says_where() -> None:
+    with pytest.raises(UnreadableBody) as refused:
+        parse_json(b'{"events": [\n  {"kind": "usage",, "name": "x"}]}')
+    assert "line 2" in refused.value.reason and "column" in refused.value.reason
