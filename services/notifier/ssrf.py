@@ -48,9 +48,20 @@ class Destination:
 
 
 def check_url(url: str) -> Destination:
-    """Accept only absolute http(s) URLs with a host; raises ``DestinationRefused`` otherwise."""
+    """Accept only absolute http(s) URLs with a plain host; raises ``DestinationRefused``.
+
+    An authority with userinfo (``https://trusted@evil``), a backslash or a percent-encoded
+    delimiter is refused: URL parsers disagree on where such a host ends, and the host checked
+    here must be the host the HTTP client connects to.
+    """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
+    if "\\" in url:
+        raise DestinationRefused(f"URL {url!r} contains a backslash")
+    if "@" in parts.netloc:
+        raise DestinationRefused(f"URL {url!r} has userinfo (user@host); put no credentials in it")
+    if "%" in parts.netloc:
+        raise DestinationRefused(f"URL {url!r} has a percent-encoded character in its host")
     if scheme not in ALLOWED_SCHEMES:
         raise DestinationRefused(f"scheme {scheme or '(none)'!r} is not allowed; use http or https")
     if not parts.hostname:

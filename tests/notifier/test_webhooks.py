@@ -325,6 +325,9 @@ async def test_two_instances_deliver_each_attempt_once(
         ("http://10.0.0.1/hook", "private"),
         ("http://169.254.169.254/", "metadata"),
         ("ftp://example.com/hook", "scheme"),
+        ("https://hooks.example.com@169.254.169.254/", "userinfo"),
+        ("https://hooks.example.com\\@10.0.0.1/", "backslash"),
+        ("https://hooks%2eexample.com/", "percent-encoded"),
     ],
 )
 async def test_registration_refuses_internal_destinations(
