@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import Webhook
 
 from shared.local.kafka import read_pid, throwaway_broker
 from shared.local.paths import free_port
+from shared.local.processes import ServiceProcess
 from shared.tenant_store import CreatedTenant
 from tests.conftest import PostgresServer
 from tests.e2e.conftest import System, start_system, system_environment
@@ -362,3 +363,81 @@ async def test_ingest_heals_after_a_long_broker_outage_with_traffic_on_every_par
         broker.stop()
     assert max(recovered.values()) < RECOVERY_BOUND_SECONDS
     assert totals == {a: (sent[a], float(sent[a])) for a in accounts}
+
+
+async def test_correlation_instances_joining_and_leaving_mid_stream_count_and_raise_once(
+    system: System, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """A second correlation instance joins the group mid-stream and leaves gracefully, a third
+    joins and is SIGKILLed: every event is counted once per account, every blocker is raised
+    once (in the signals table and on the outbox)."""
+    accounts = [f"scale-{n}" for n in range(6)]
+    run = uuid.uuid4().hex[:8]
+    now = datetime.now(UTC).isoformat()
+    events: list[dict[str, Any]] = []
+    for n in range(1200):
+        account = accounts[n % len(accounts)]
+        events.append(
+            {"id": f"{run}-{n}", "kind": "usage", "name": "scaled_events",
+             "account_id": account, "value": 1.0, "occurred_at": now}
+        )  # fmt: skip
+        if n % 100 == 0:
+            events.append(
+                {"id": f"{run}-blocker-{n}", "kind": "lifecycle", "name": "blocker.reported",
+                 "account_id": account, "occurred_at": now,
+                 "properties": {"blocker_id": f"{run}-b{n}", "summary": "SSO"}}
+            )  # fmt: skip
+    batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
+    second = ServiceProcess("correlation", system.environment, tmp_path)
+    third = ServiceProcess("correlation", system.environment, tmp_path)
+
+    async def scale(index: int) -> None:
+        if index == 4:
+            await second.start()
+        if index == 10:
+            second.stop()  # leaves gracefully: its partitions are handed back
+        if index == 14:
+            await third.start()
+        if index == 20:
+            third.kill()  # leaves without a word: the session timeout hands them back
+
+    try:
+        await _ingest_all(system, batches, scale)
+        totals = {
+            account: await _wait_for_totals(
+                sessions, system.tenant.tenant.id, account, "scaled_events", 200
+            )
+            for account in accounts
+        }
+    finally:
+        second.stop()
+        third.kill()
+    assert totals == dict.fromkeys(accounts, (200, 200.0))
+    blockers = [f"{run}-b{n}" for n in range(0, 1200, 100)]
+    async with asyncio.timeout(60):
+        while True:
+            async with sessions() as session:
+                raised = (
+                    await session.execute(
+                        text(
+                            "SELECT subject, count(*) FROM corr_signals WHERE tenant_id = :t "
+                            "AND signal_type = 'blocker_reported' GROUP BY subject"
+                        ),
+                        {"t": system.tenant.tenant.id},
+                    )
+                ).all()
+                published = (
+                    await session.execute(
+                        text(
+                            "SELECT payload FROM corr_outbox WHERE tenant_id = :t "
+                            "AND payload::jsonb ->> 'signal_type' = 'blocker_reported'"
+                        ),
+                        {"t": system.tenant.tenant.id},
+                    )
+                ).all()
+            if len(raised) == len(blockers) and len(published) >= len(blockers):
+                break
+            await asyncio.sleep(0.5)
+    assert dict(raised) == dict.fromkeys(blockers, 1)
+    subjects = [row[0]["subject"] for row in published if row[0]["type"] == "signal.raised"]
+    assert sorted(subjects) == sorted(blockers)
