@@ -87,9 +87,7 @@ async def _pause(notifier: Notifier, in_flight: set[asyncio.Task[None]]) -> None
         waker.cancel()
 
 
-async def _deliver(
-    notifier: Notifier, client: httpx.AsyncClient, claimed: ClaimedDelivery
-) -> None:
+async def _deliver(notifier: Notifier, client: httpx.AsyncClient, claimed: ClaimedDelivery) -> None:
     result = await send(client, claimed, notifier.allowlist)
     try:
         await record_attempt(notifier, claimed, result)
