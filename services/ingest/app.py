@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from services.ingest import api
 from services.ingest.consumer import raw_consume_loop
+from services.ingest.cors import WriteKeyCors
 from services.ingest.errors import IngestError, api_error
 from services.ingest.handlers import Ingestor
 from services.ingest.native import NativeLimits
@@ -98,6 +99,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         error = api_error(exc)
         return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
 
+    origins = [
+        origin.strip() for origin in settings.cors_allow_origins.split(",") if origin.strip()
+    ]
+    app.add_middleware(WriteKeyCors, allow_origins=origins)
     app.include_router(api.router)
     app.include_router(tenant_api.router)
     return app

@@ -71,6 +71,12 @@ class IngestSettings(ServiceSettings):
         description="How far past the server's clock an occurred_at may be (after Segment's "
         "skew correction).",
     )
+    cors_allow_origins: str = Field(
+        default="*",
+        validation_alias="AMPM_INGEST_CORS_ALLOW_ORIGINS",
+        description="Comma-separated origins allowed to send events from a browser (write-key "
+        "routes only; '*' by default, as write keys are public).",
+    )
     raw_consumer_enabled: bool = Field(
         default=True,
         validation_alias="AMPM_INGEST_RAW_CONSUMER_ENABLED",
