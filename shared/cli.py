@@ -12,8 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
-from shared.db import create_engine, create_session_factory
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from shared.db import create_engine, create_session_factory, is_sqlite
 from shared.local import kafka as local_kafka
 from shared.logging import configure_logging
 from shared.migrate import upgrade
@@ -22,11 +26,28 @@ from shared.settings import ServiceSettings
 from shared.tenant_store import CreatedTenant, create_tenant
 
 
+class NotMigrated(Exception):
+    """The database a command needs does not exist or has no tables yet."""
+
+
+def _require_sqlite_file(database_url: str) -> None:
+    """Connecting to a missing SQLite file would create an empty one: look before connecting."""
+    path = Path(make_url(database_url).database or "")
+    if is_sqlite(database_url) and not path.exists():
+        raise NotMigrated(f"no database file at {path.resolve()}")
+
+
 async def _create_tenant(settings: ServiceSettings, name: str) -> CreatedTenant:
+    url = make_url(settings.database_url)
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine).begin() as session:
-            return await create_tenant(session, name)
+            try:
+                return await create_tenant(session, name)
+            except (OperationalError, ProgrammingError) as exc:
+                raise NotMigrated(
+                    f"{url.render_as_string(hide_password=True)} has no tables"
+                ) from exc
     finally:
         await engine.dispose()
 
@@ -68,7 +89,15 @@ def main(argv: list[str] | None = None) -> int:
         print("topics: " + ", ".join(topics.all()))
         return 0
     if args.command == "tenant":
-        print_tenant(asyncio.run(_create_tenant(settings, args.name)))
+        try:
+            _require_sqlite_file(settings.database_url)
+            print_tenant(asyncio.run(_create_tenant(settings, args.name)))
+        except NotMigrated as exc:
+            print(
+                f"ampm tenant: {exc}; run `ampm migrate` first (database: AMPM_DATABASE_URL)",
+                file=sys.stderr,
+            )
+            return 2
         return 0
     from shared.local.supervisor import run_local_system
 
