@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from services.ingest import api
 from services.ingest.consumer import raw_consume_loop
-from services.ingest.cors import WriteKeyCors
+from services.ingest.cors import SEGMENT_PATHS, WriteKeyCors
 from services.ingest.errors import IngestError, api_error
 from services.ingest.handlers import Ingestor
 from services.ingest.native import NativeLimits
@@ -20,6 +20,7 @@ from services.ingest.segment import SegmentLimits
 from services.ingest.settings import IngestSettings
 from shared import tenant_api
 from shared.auth import TenantResolver
+from shared.errors import ApiError
 from shared.kafka import HealingProducer
 from shared.ops import ReadinessCheck
 from shared.service import (
@@ -30,6 +31,15 @@ from shared.service import (
     open_healing_producer,
     standard_checks,
 )
+
+
+def _error_response(request: Request, error: ApiError) -> JSONResponse:
+    """The shared error body; on the Segment routes also Segment's own ``code`` and
+    ``message`` at the top, which Segment's SDKs read to report the error."""
+    body = error.body()
+    if request.url.path in SEGMENT_PATHS:
+        body = {"code": error.code, "message": error.message, **body}
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers())
 
 
 async def publishing(producer: HealingProducer) -> None:
@@ -95,9 +105,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     )
 
     @app.exception_handler(IngestError)
-    async def _ingest_error(_request: Request, exc: IngestError) -> JSONResponse:
-        error = api_error(exc)
-        return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
+    async def _ingest_error(request: Request, exc: IngestError) -> JSONResponse:
+        return _error_response(request, api_error(exc))
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error_response(request, exc)
 
     origins = [
         origin.strip() for origin in settings.cors_allow_origins.split(",") if origin.strip()

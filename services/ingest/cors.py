@@ -14,9 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.ingest.segment import SegmentType
 
-WRITE_KEY_PATHS = frozenset(
-    {"/v1/events", "/v1/batch", *(f"/v1/{call.value}" for call in SegmentType)}
-)
+SEGMENT_PATHS = frozenset({"/v1/batch", *(f"/v1/{call.value}" for call in SegmentType)})
+WRITE_KEY_PATHS = SEGMENT_PATHS | {"/v1/events"}
 
 
 class WriteKeyCors:

@@ -13,6 +13,7 @@ import httpx
 import orjson
 import pytest
 import segment.analytics as analytics
+from segment.analytics.request import APIError
 
 from shared.events import EventKind, EventSource
 from shared.tenant_store import CreatedTenant
@@ -95,6 +96,7 @@ async def test_a_missing_or_wrong_write_key_is_401_json(
     response = await client.post("/v1/batch", json=body, headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
+    assert response.json()["code"] == "unauthorized" and response.json()["message"]
     assert await topic_size(kafka_bootstrap, topics.events) == 0
 
 
@@ -235,3 +237,18 @@ async def test_the_segment_python_library_works_unchanged(
     assert by_name["transactions_processed"].value == 240.0
     assert by_name["transactions_processed"].account_id == "northwind"
     assert by_name["person.identified"].properties["role"] == "adoption_owner"
+
+
+async def test_the_segment_library_reads_our_error_for_a_bad_write_key(ingest_url: str) -> None:
+    def send() -> APIError:
+        sdk = analytics.Client(
+            "ampm_wk_not-a-real-key", host=ingest_url, sync_mode=True, max_retries=0
+        )
+        with pytest.raises(APIError) as refused:  # sync mode raises what it read
+            sdk.track("u-7", "transactions_processed", {"value": 1})
+        return refused.value
+
+    error = await asyncio.to_thread(send)
+    # Segment's own body shape at the top, so the SDK reports our code, not "unknown".
+    assert (error.status, error.code) == (401, "unauthorized")
+    assert "write key" in error.message
