@@ -156,6 +156,11 @@ async def _drain_pending(
                 _attribute(event, account_id, fold, batch)
 
 
+# Underscored properties are transport metadata (ingest's ``_segment``: the Segment call type
+# and its timestamps), not something the customer said about the account.
+METADATA_PREFIX = "_"
+
+
 async def _apply_lifecycle(
     session: AsyncSession, event: Envelope, attribution: _Attribution, now: datetime
 ) -> None:
@@ -164,7 +169,8 @@ async def _apply_lifecycle(
     account_id = attribution.account_of(event)
     match event.name:
         case "account.identified" if event.account_id is not None:
-            await store.identify_account(session, tenant_id, event.account_id, props, now)
+            traits = {k: v for k, v in props.items() if not k.startswith(METADATA_PREFIX)}
+            await store.identify_account(session, tenant_id, event.account_id, traits, now)
             if event.person_id is not None:
                 person = await store.person(session, tenant_id, event.person_id, event.occurred_at)
                 person.account_id = event.account_id

@@ -19,7 +19,7 @@ from services.correlation.consumer import events_consumer
 from services.correlation.evaluation import USAGE_METRIC
 from services.correlation.handlers import process_records
 from services.correlation.settings import CorrelationSettings
-from services.correlation.tables import OutboxRow
+from services.correlation.tables import AccountRow, OutboxRow
 from shared.events import EventKind
 from shared.service import bootstrap_topics
 from shared.signals import SignalChange, SignalChangeType, SignalType
@@ -92,7 +92,8 @@ async def test_redelivered_batch_after_a_crash_before_the_offset_commit_counts_o
         kind=EventKind.LIFECYCLE,
         account_id="acme",
         person_id="anon-1",
-        properties={"name": "Acme", "segment": "smb"},
+        # As a Segment group call arrives: ingest's transport metadata beside the traits.
+        properties={"name": "Acme", "segment": "smb", "_segment": {"type": "group"}},
     )
     direct = [
         envelope(tenant_id, "report.viewed", now - timedelta(days=7 * (i % 3)), account_id="acme")
@@ -116,6 +117,9 @@ async def test_redelivered_batch_after_a_crash_before_the_offset_commit_counts_o
         await consumer.stop()
     first = await usage_totals(sessions, tenant_id, "acme")
     assert first["report.viewed"] == (30, 30.0)
+    async with sessions() as session:
+        account = await session.get(AccountRow, (tenant_id, "acme"))
+    assert account is not None and account.traits == {"name": "Acme", "segment": "smb"}
     assert first[USAGE_METRIC][0] == 30
     assert await committed_total(kafka_bootstrap, settings.group_id) == 0
 
