@@ -40,6 +40,9 @@ class _Input(BaseModel):
 # --- Catalog -------------------------------------------------------------------------------
 
 
+READ_ONLY_FIELDS = frozenset({"formula", "origin", "overrides_shipped"})
+
+
 class EntryIn(_Input):
     """A tenant-defined conversion; ``id`` comes from the path on PUT."""
 
@@ -59,10 +62,16 @@ class EntryIn(_Input):
     notes: str = Field(default="", max_length=2000)
     review: Review = CONFIRMED
     display: Display = "significant"
+    # What a GET answers beside the entry, so an entry read can be PUT back unchanged: the
+    # service computes these and ignores what is sent.
+    formula: str | None = Field(default=None, description="Read-only: ignored.")
+    origin: Literal["shipped", "tenant"] | None = Field(default=None, description="Read-only.")
+    overrides_shipped: bool | None = Field(default=None, description="Read-only: ignored.")
 
     def to_entry(self, entry_id: str) -> Entry:
         """The domain entry with ``entry_id``."""
-        return Entry.model_validate({**self.model_dump(exclude={"id"}), "id": entry_id})
+        fields = self.model_dump(exclude={"id", *READ_ONLY_FIELDS})
+        return Entry.model_validate({**fields, "id": entry_id})
 
 
 class EntryOut(BaseModel):

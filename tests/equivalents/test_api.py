@@ -56,6 +56,22 @@ async def test_catalog_lists_shipped_entries_with_formula_and_source(
     assert forest["review"]["status"] == "unconfirmed" and forest["review"]["reason"]
 
 
+async def test_an_entry_read_from_the_catalog_can_be_put_back_unchanged(
+    service: Service, tenant: CreatedTenant
+) -> None:
+    catalog = await service.http.get("/v1/equivalents/catalog", headers=auth(tenant))
+    (miles,) = [e for e in catalog.json()["entries"] if e["id"] == "vehicle_miles"]
+    put = await service.http.put(
+        "/v1/equivalents/catalog/vehicle_miles", json=miles, headers=auth(tenant)
+    )
+    assert put.status_code in (200, 201), put.text
+    back = put.json()
+    assert back["origin"] == "tenant" and back["overrides_shipped"] is True
+    assert {k: v for k, v in back.items() if k not in ("origin", "overrides_shipped")} == {
+        k: v for k, v in miles.items() if k not in ("origin", "overrides_shipped")
+    }
+
+
 async def test_tenant_entry_is_created_used_and_deleted(
     service: Service, tenant: CreatedTenant
 ) -> None:
