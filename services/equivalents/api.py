@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from services.equivalents import handlers, roi
 from services.equivalents.handlers import Context
@@ -25,6 +26,7 @@ from services.equivalents.schemas import (
     SettingsOut,
 )
 from shared.auth import SecretTenant
+from shared.idempotent_requests import IdempotencyKey, answer_once
 
 DEFAULT_PERIOD_DAYS = 30
 DIGEST_PERIOD_DAYS = 366
@@ -53,10 +55,27 @@ async def get_catalog(tenant: SecretTenant, context: Ctx) -> CatalogOut:
     return await handlers.get_catalog(context, tenant)
 
 
-@router.post("/v1/equivalents/catalog", status_code=201, tags=["catalog"])
-async def create_entry(body: EntryIn, tenant: SecretTenant, context: Ctx) -> EntryOut:
-    """Add a tenant entry (409 when the id exists; PUT overrides a shipped id)."""
-    return await handlers.create_entry(context, tenant, body)
+@router.post("/v1/equivalents/catalog", status_code=201, tags=["catalog"], response_model=EntryOut)
+async def create_entry(
+    body: EntryIn, tenant: SecretTenant, context: Ctx, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """Add a tenant entry (409 when the id exists; PUT overrides a shipped id). A retry with
+    the same ``Idempotency-Key`` and body gets the first answer."""
+
+    async def create() -> tuple[int, object]:
+        entry = await handlers.create_entry(context, tenant, body)
+        return 201, entry.model_dump(mode="json")
+
+    status_code, answer = await answer_once(
+        context.sessions,
+        tenant_id=tenant.id,
+        key=idempotency_key,
+        route="POST /v1/equivalents/catalog",
+        body=body.model_dump(mode="json"),
+        now=datetime.now(UTC),
+        run=create,
+    )
+    return JSONResponse(answer, status_code=status_code)
 
 
 @router.put("/v1/equivalents/catalog/{entry_id}", tags=["catalog"])

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from services.notifier import handlers
@@ -26,6 +27,7 @@ from services.notifier.store import DeliveryStatus
 from services.notifier.tables import EndpointRow
 from shared.auth import SecretTenant
 from shared.errors import Unprocessable
+from shared.idempotent_requests import IdempotencyKey, answer_once
 
 
 def _notifier(request: Request) -> Notifier:
@@ -77,19 +79,36 @@ async def list_recommendations(
     )
 
 
-@router.post("/webhooks/endpoints", status_code=201)
+@router.post("/webhooks/endpoints", status_code=201, response_model=EndpointWithSecret)
 async def create_endpoint(
-    body: EndpointIn, tenant: SecretTenant, notifier: NotifierDep
-) -> EndpointWithSecret:
-    """Register an endpoint; the response carries its ``whsec_`` secret, shown only now."""
-    row = await handlers.create_endpoint(
-        notifier,
-        tenant.id,
-        url=body.url,
-        description=body.description,
-        event_types=body.event_types,
+    body: EndpointIn,
+    tenant: SecretTenant,
+    notifier: NotifierDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Register an endpoint; the response carries its ``whsec_`` secret, shown only now. A
+    retry with the same ``Idempotency-Key`` and body gets the same endpoint, not a second."""
+
+    async def register() -> tuple[int, object]:
+        row = await handlers.create_endpoint(
+            notifier,
+            tenant.id,
+            url=body.url,
+            description=body.description,
+            event_types=body.event_types,
+        )
+        return 201, _with_secret(row).model_dump(mode="json")
+
+    status_code, answer = await answer_once(
+        notifier.sessions,
+        tenant_id=tenant.id,
+        key=idempotency_key,
+        route="POST /v1/webhooks/endpoints",
+        body=body.model_dump(mode="json"),
+        now=handlers.utcnow(),
+        run=register,
     )
-    return _with_secret(row)
+    return JSONResponse(answer, status_code=status_code)
 
 
 @router.get("/webhooks/endpoints")

@@ -72,6 +72,33 @@ async def test_an_entry_read_from_the_catalog_can_be_put_back_unchanged(
     }
 
 
+async def test_a_create_retried_with_its_idempotency_key_gets_the_first_answer(
+    service: Service, tenant: CreatedTenant
+) -> None:
+    entry = {
+        "id": "tickets_time",
+        "input": "tickets_deflected",
+        "output": "work_time",
+        "output_unit": "hour",
+        "label": "hours of support work saved",
+        "template": "{amount} of support work saved",
+        "kind": "feel_good",
+        "operation": "multiply",
+        "factors": [{"label": "minutes per ticket", "value": 12, "unit": "minute"}],
+        "source": {"title": "Acme time study", "edition": "2026-10"},
+    }
+    headers = {**auth(tenant), "Idempotency-Key": "tickets-1"}
+    first = await service.http.post("/v1/equivalents/catalog", json=entry, headers=headers)
+    again = await service.http.post("/v1/equivalents/catalog", json=entry, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)  # not 409 "exists"
+    assert again.json() == first.json()
+    changed = await service.http.post(
+        "/v1/equivalents/catalog", json={**entry, "label": "other"}, headers=headers
+    )
+    assert changed.status_code == 409
+    assert error_of(changed)["field"] == "Idempotency-Key"
+
+
 async def test_tenant_entry_is_created_used_and_deleted(
     service: Service, tenant: CreatedTenant
 ) -> None:

@@ -455,3 +455,25 @@ async def test_a_slow_endpoint_never_delays_another_endpoints_retries(
     at = [r.at for r in recorder.at("/failing")]
     gaps = [later - earlier for earlier, later in itertools.pairwise(at)]
     assert all(0.3 <= gap <= 0.3 + SCHEDULE_TOLERANCE_SECONDS for gap in gaps), gaps
+
+
+async def test_a_registration_retried_with_its_idempotency_key_creates_one_endpoint(
+    notifier_settings: NotifierSettings, tenant: CreatedTenant
+) -> None:
+    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
+        body = {"url": "http://127.0.0.1:9/hook", "description": "CSM tool"}
+        key = {"Idempotency-Key": "register-csm-tool-1"}
+        first = await client.post("/v1/webhooks/endpoints", json=body, headers=key)
+        again = await client.post("/v1/webhooks/endpoints", json=body, headers=key)
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.json() == first.json()  # the same endpoint and secret
+        listed = (await client.get("/v1/webhooks/endpoints")).json()
+        assert [e["id"] for e in listed] == [first.json()["id"]]
+        other = await client.post(
+            "/v1/webhooks/endpoints", json={**body, "description": "other"}, headers=key
+        )
+        assert other.status_code == 409
+        assert other.json()["error"]["field"] == "Idempotency-Key"
+        # Without a key every POST registers anew.
+        fresh = await client.post("/v1/webhooks/endpoints", json=body)
+        assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]
