@@ -376,6 +376,7 @@ def objective_at_risk(
         return NoChange(SignalType.OBJECTIVE_AT_RISK, objective.metric)
     evidence = {
         "metric": objective.metric,
+        "title": objective.title,
         "direction": objective.direction.value,
         "baseline": objective.baseline,
         "target": objective.target,
@@ -445,6 +446,7 @@ def objective_achieved(
     reached = len(held) == needed and all(objective.is_met_by(value) for _, value in held)
     evidence: dict[str, Any] = {
         "metric": objective.metric,
+        "title": objective.title,
         "target": objective.target,
         "periods_required": needed,
         "periods": dict(held),

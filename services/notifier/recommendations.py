@@ -105,7 +105,7 @@ def recommend(
     if change.signal_type is None:
         raise IncompleteSignalChange(f"{change.type.value} {change.id!r} has no signal_type")
     if change.type is SignalChangeType.RESOLVED:
-        advice = _cleared(change.signal_type, change.subject)
+        advice = _cleared(change.signal_type, change.subject, change.evidence)
         return _recommendation(
             change, GpsCategory.NEXT_STEP, advice, dict(change.evidence), base=ampm_base_url
         )
@@ -208,12 +208,13 @@ def _next_step(item: ItineraryItem) -> _Advice:
     )
 
 
-def _cleared(signal_type: SignalType, subject: str | None) -> _Advice:
+def _cleared(signal_type: SignalType, subject: str | None, evidence: dict[str, Any]) -> _Advice:
     label = signal_type.value.replace("_", " ")
     return _Advice(
         Priority.LOW,
-        f"Cleared: {label}",
-        f"The {label} signal{_about(subject)} has cleared. Keep following the itinerary.",
+        f"Cleared: {label}{_about(_readable(subject, evidence))}",
+        f"The {label} signal{_about(_readable(subject, evidence))} has cleared. Keep following "
+        "the itinerary.",
         ("close any follow-up opened for this signal",),
     )
 
@@ -315,10 +316,13 @@ _RULES: dict[SignalType, _Advice] = {
 def _raised(change: SignalChange, signal_type: SignalType) -> _Advice:
     evidence = change.evidence
     unit = evidence.get("unit")
+    readable = _readable(change.subject, evidence)
     fields = {
-        "about": _about(change.subject),
-        "subject_colon": f": {change.subject}" if change.subject else "",
-        "activity": str(evidence.get("activity") or change.subject or "an activity"),
+        "about": _about(readable),
+        "subject_colon": f": {readable}" if readable else "",
+        "activity": str(
+            evidence.get("title") or evidence.get("activity") or readable or "an activity"
+        ),
         "target": _amount(evidence.get("target"), unit),
         "actual": _amount(evidence.get("actual"), unit),
     }
@@ -330,6 +334,17 @@ def _raised(change: SignalChange, signal_type: SignalType) -> _Advice:
         rule.message.format(**fields),
         tuple(action.format(**fields) for action in rule.actions),
     )
+
+
+def _readable(subject: str | None, evidence: dict[str, Any]) -> str | None:
+    """What a CSM can forward: the plan's title for the subject when it has one, never an
+    internal metric such as ``$usage``."""
+    title = evidence.get("title")
+    if isinstance(title, str) and title:
+        return title
+    if subject is None or subject.startswith("$"):
+        return None
+    return subject
 
 
 def _about(subject: str | None) -> str:

@@ -156,10 +156,30 @@ def test_resolved_signal_gives_a_short_low_priority_cleared_note() -> None:
     assert recommendation is not None
     assert recommendation.category is GpsCategory.NEXT_STEP
     assert recommendation.priority is Priority.LOW
-    assert recommendation.title == "Cleared: sponsor departure"
+    assert recommendation.title == "Cleared: sponsor departure (Jane Doe)"  # says what cleared
     assert recommendation.message == (
         "The sponsor departure signal (Jane Doe) has cleared. Keep following the itinerary."
     )
+
+
+def test_texts_use_the_plan_s_titles_and_never_an_internal_metric_name() -> None:
+    usage = _change(SignalChangeType.RAISED, SignalType.ADOPTION_DROP, subject="$usage")
+    drop = recommend(usage, ampm_base_url=BASE)
+    assert drop is not None and "$usage" not in drop.title + drop.message
+    arrived = _change(
+        SignalChangeType.RAISED,
+        SignalType.OBJECTIVE_ACHIEVED,
+        subject="energy_generated",
+        evidence={"metric": "energy_generated", "title": "Weekly generation at 700 kWh"},
+    )
+    achieved = recommend(arrived, ampm_base_url=BASE)
+    assert achieved is not None and "(Weekly generation at 700 kWh)" in achieved.message
+    assert "energy_generated" not in achieved.message
+    cleared = recommend(
+        _change(SignalChangeType.RESOLVED, SignalType.ADOPTION_DROP, subject="$usage"),
+        ampm_base_url=BASE,
+    )
+    assert cleared is not None and cleared.title == "Cleared: adoption drop"
 
 
 ITINERARY = [
