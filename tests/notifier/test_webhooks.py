@@ -412,6 +412,8 @@ async def test_a_digest_is_delivered_once_and_an_arrival_quotes_the_value_delive
             await signals_producer.send_and_wait(
                 topic, digest.to_value(), key=digest.key, headers=digest.headers()
             )
+        # Digests and signals travel on two topics: the arrival comes once the digest is kept.
+        await recorder.wait_until(lambda: len(recorder.at("/value")) >= 1)
         arrived = raised(tenant_id, "chg-arrived", signal_type=SignalType.OBJECTIVE_ACHIEVED)
         await publish(signals_producer, notifier_settings, [arrived])
         await recorder.wait_until(lambda: len(recorder.at("/value")) >= 3)
