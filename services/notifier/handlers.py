@@ -11,7 +11,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 import structlog
@@ -86,15 +86,9 @@ async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChan
     """
     now = utcnow()
     base_url = notifier.settings.ampm_base_url()
-    new = 0
     async with notifier.sessions.begin() as session:
-        seen = await store.processed_ids(session, [c.id for c in changes])
-        for change in changes:
-            if change.id in seen:
-                continue
-            seen.add(change.id)
-            new += 1
-            store.mark_processed(session, change.id, change.tenant_id)
+        fresh = await _first_time(session, changes)
+        for change in fresh:
             value = await _value_quote(session, change)
             recommendation = recommend(change, ampm_base_url=base_url, value=value)
             if recommendation is not None:
@@ -115,9 +109,35 @@ async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChan
                 data=change.model_dump(mode="json"),
                 now=now,
             )
-    if new:
+    if fresh:
         notifier.wake.set()
-    return new
+    return len(fresh)
+
+
+class _Handled(Protocol):
+    """What the consumer deduplicates on: a message id and its tenant."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def tenant_id(self) -> str: ...
+
+
+Handled = TypeVar("Handled", bound=_Handled)
+
+
+async def _first_time(session: AsyncSession, items: Sequence[Handled]) -> list[Handled]:
+    """The items whose id was never handled (each once, in order), now recorded as handled in
+    the caller's transaction, so a redelivery or a republish is skipped."""
+    seen = await store.processed_ids(session, [item.id for item in items])
+    fresh: list[Handled] = []
+    for item in items:
+        if item.id not in seen:
+            seen.add(item.id)
+            store.mark_processed(session, item.id, item.tenant_id)
+            fresh.append(item)
+    return fresh
 
 
 async def _value_quote(session: AsyncSession, change: SignalChange) -> ValueQuote | None:
@@ -136,15 +156,9 @@ async def handle_value_digests(notifier: Notifier, digests: Sequence[ValueDigest
     many were new. A digest redelivered, or republished after a restart, has the same id and
     is skipped, so each (account, period) is sent once."""
     now = utcnow()
-    new = 0
     async with notifier.sessions.begin() as session:
-        seen = await store.processed_ids(session, [d.id for d in digests])
-        for digest in digests:
-            if digest.id in seen:
-                continue
-            seen.add(digest.id)
-            new += 1
-            store.mark_processed(session, digest.id, digest.tenant_id)
+        fresh = await _first_time(session, digests)
+        for digest in fresh:
             await store.add_account_value(session, digest)
             await store.enqueue(
                 session,
@@ -154,9 +168,9 @@ async def handle_value_digests(notifier: Notifier, digests: Sequence[ValueDigest
                 data=digest.model_dump(mode="json"),
                 now=now,
             )
-    if new:
+    if fresh:
         notifier.wake.set()
-    return new
+    return len(fresh)
 
 
 def recommendation_data(row: RecommendationRow) -> dict[str, Any]:
