@@ -1,24 +1,27 @@
-"""Sustained, noise-aware usage drops: a change-point test on an account's weekly counts.
+"""Sustained, noise-aware usage drops: a change-point test on an account's period counts.
 
 A trailing mean absorbs a drop that lasts (after four low weeks the "normal" is the drop), and a
 fixed share ignores volume: 30% below normal is noise for 15 events a week and a collapse for
-1,500. So the usage series is scanned for the most likely point where a lasting drop began:
+1,500. So the usage series is scanned for the point where a drop began:
 
-- for every split with at least ``min_baseline`` periods before it and ``min_periods`` after
-  it (one low week, a holiday, is not a lasting drop), the *recent* segment runs from the split
-  to the last complete period and the *baseline* is up to ``baseline_periods`` periods before
-  the split (so the drop never dilutes its own baseline);
-- counts are over-dispersed Poisson: the variance is ``phi * mean`` with ``phi`` the
-  variance-to-mean ratio pooled over both segments, never below 1 (Poisson). Where it is above
-  1 it is an estimate, so the threshold is the t quantile of the same tail rather than the
-  normal one. The recent total S over m periods is compared
-  with m times the baseline mean mu estimated from n periods: z = (S - m mu) / sqrt(phi mu m (1 +
-  m / n)), which also counts the baseline's own uncertainty;
-- a drop is raised when, for some split, z <= -``z_threshold``, the recent mean is at least
-  ``min_drop_share`` below the baseline, m mu (the expected recent count) is at least
-  ``min_expected`` so that very small accounts do not raise on a handful of events, and the
-  recent segment without its lowest period still lies ``z_robust`` below the baseline: a drop
-  does not rest on one period (a holiday week followed by a normal one).
+- for every split with at least ``min_baseline`` periods before it, the *recent* segment runs
+  from the split to the last complete period and the *baseline* is up to ``baseline_periods``
+  periods before the split, so the drop never dilutes its own baseline;
+- counts are over-dispersed Poisson: the variance is ``phi * mean``, with ``phi`` the
+  variance-to-mean ratio pooled over the baseline and the recent segment (each around its own
+  mean), never below 1 (Poisson). One baseline period far outside the rest (a holiday, an
+  outage) is left out of ``phi`` when it lies beyond 3 standard deviations of the others, so a
+  past holiday does not hide a drop. Where ``phi`` is above 1 it is an estimate, so the
+  threshold moves to the t quantile of the same tail;
+- the recent total S over m periods is compared with m times the baseline mean mu estimated from
+  n periods: z = (S - m mu) / sqrt(phi mu m (1 + m / n)), which also counts the baseline's own
+  uncertainty;
+- a drop is raised when, for some split, z reaches ``-z_threshold`` (``-z_single`` when only the
+  latest period is below: one period needs stronger evidence than a run), the recent mean is at
+  least ``min_drop_share`` below the baseline, the baseline predicts at least ``min_expected``
+  events for the recent segment (a handful of events proves nothing), and a run of two or more
+  periods still lies ``z_robust`` below the baseline without its lowest period: a run does not
+  rest on a single week (a holiday followed by a normal week).
 
 While a drop is open it resolves only when the last ``recovery_periods`` periods are back to
 what the baseline before the change point predicts, by the same standard (z > -``z_recover``);
@@ -33,15 +36,18 @@ from dataclasses import dataclass
 
 from scipy import special
 
+OUTLIER_SD = 3.0
+"""A baseline period this many standard deviations from the others is an outlier."""
+
 
 @dataclass(frozen=True)
 class DropRule:
     """The drop test's thresholds; the service settings fill it."""
 
     min_baseline: int = 6
-    min_periods: int = 2
     baseline_periods: int = 12
     z_threshold: float = 3.0
+    z_single: float = 3.5
     z_recover: float = 1.0
     z_robust: float = 2.0
     min_drop_share: float = 0.25
@@ -51,17 +57,18 @@ class DropRule:
 
 @dataclass(frozen=True)
 class DropTest:
-    """The strongest lasting drop found in a series of counts (positions into it)."""
+    """One split of a series of counts tested as a drop (positions into the series)."""
 
     start: int
     baseline_start: int
     baseline_mean: float
     dispersion: float
+    freedom: int
     recent_mean: float
     expected: float
-    z: float
     periods: int
-    z_without_lowest: float
+    z: float
+    z_without_lowest: float | None
 
     @property
     def share(self) -> float:
@@ -69,77 +76,108 @@ class DropTest:
         return 1 - self.recent_mean / self.baseline_mean if self.baseline_mean else 0.0
 
 
-def z_score(recent: Sequence[float], baseline: Sequence[float]) -> tuple[float, float, float]:
-    """(z, baseline mean, dispersion) of the recent total against the baseline's prediction.
+def dispersion(baseline: Sequence[float], recent: Sequence[float]) -> tuple[float, int]:
+    """(phi, degrees of freedom): the variance-to-mean ratio pooled from both segments around
+    their own means, without one outlying baseline period, never below 1."""
+    mean = sum(baseline) / len(baseline)
+    squares = [(value - mean) ** 2 / mean for value in baseline]
+    freedom = len(baseline) - 1
+    if len(squares) > 4:
+        largest = max(squares)
+        rest = (sum(squares) - largest) / (freedom - 1)
+        if largest > OUTLIER_SD**2 * max(rest, 1.0):
+            squares.remove(largest)
+            freedom -= 1
+    total = sum(squares)
+    recent_mean = sum(recent) / len(recent)
+    if recent_mean > 0 and len(recent) > 1:
+        total += sum((value - recent_mean) ** 2 for value in recent) / recent_mean
+        freedom += len(recent) - 1
+    return (max(1.0, total / freedom) if freedom > 0 else 1.0), freedom
 
-    The dispersion (variance over mean) is pooled from both segments around their own means,
-    so a short baseline does not leave it to a handful of periods; it is never below 1.
-    """
-    n, m = len(baseline), len(recent)
-    mean = sum(baseline) / n
+
+def _z(total: float, periods: int, mean: float, phi: float, baseline_periods: int) -> float:
+    spread = math.sqrt(phi * mean * periods * (1 + periods / baseline_periods))
+    return (total - periods * mean) / spread
+
+
+def drop_test(counts: Sequence[float], start: int, rule: DropRule) -> DropTest | None:
+    """The drop test of the split at ``start`` (None when its baseline has no events)."""
+    baseline_start = max(0, start - rule.baseline_periods)
+    baseline, recent = counts[baseline_start:start], counts[start:]
+    if not baseline or not recent:
+        return None
+    mean = sum(baseline) / len(baseline)
     if mean <= 0:
-        return 0.0, mean, 1.0
-    recent_mean = sum(recent) / m
-    scaled = sum((value - mean) ** 2 for value in baseline) / mean
-    if recent_mean > 0:
-        scaled += sum((value - recent_mean) ** 2 for value in recent) / recent_mean
-    dispersion = max(1.0, scaled / (n + m - 2)) if n + m > 2 else 1.0
-    spread = math.sqrt(dispersion * mean * m * (1 + m / n))
-    return (sum(recent) - m * mean) / spread, mean, dispersion
+        return None
+    phi, freedom = dispersion(baseline, recent)
+    m, n = len(recent), len(baseline)
+    rest = sorted(recent)[1:]
+    return DropTest(
+        start=start,
+        baseline_start=baseline_start,
+        baseline_mean=mean,
+        dispersion=phi,
+        freedom=freedom,
+        recent_mean=sum(recent) / m,
+        expected=mean * m,
+        periods=m,
+        z=_z(sum(recent), m, mean, phi, n),
+        z_without_lowest=_z(sum(rest), len(rest), mean, phi, n) if rest else None,
+    )
 
 
-def strongest_drop(counts: Sequence[float], rule: DropRule) -> DropTest | None:
-    """The split whose recent segment lies furthest below its baseline (lowest z), or None
-    when the series is too short to have a baseline."""
-    best: DropTest | None = None
-    for start in range(rule.min_baseline, len(counts) - rule.min_periods + 1):
-        baseline_start = max(0, start - rule.baseline_periods)
-        baseline, recent = counts[baseline_start:start], counts[start:]
-        z, mean, dispersion = z_score(recent, baseline)
-        rest = sorted(recent)[1:]
-        z_rest = z_score(rest, baseline)[0] if rest else 0.0
-        test = DropTest(
-            start=start,
-            baseline_start=baseline_start,
-            baseline_mean=mean,
-            dispersion=dispersion,
-            recent_mean=sum(recent) / len(recent),
-            expected=mean * len(recent),
-            z=z,
-            periods=len(counts) - baseline_start,
-            z_without_lowest=z_rest,
-        )
-        if best is None or test.z < best.z:
-            best = test
-    return best
-
-
-def critical_z(rule: DropRule, periods: int, dispersion: float = 2.0) -> float:
-    """The threshold for a test on ``periods`` periods. Where the counts are no more variable
-    than Poisson (``dispersion`` at its floor of 1) the variance follows from the mean and the
-    normal threshold holds; where the dispersion was estimated (two means estimated) the
-    threshold moves to the t quantile of the same tail."""
-    if dispersion <= 1.0:
-        return rule.z_threshold
-    tail = float(special.ndtr(-rule.z_threshold))
-    return float(-special.stdtrit(max(1, periods - 2), tail))
+def critical_z(z: float, test: DropTest) -> float:
+    """The threshold of a one-sided tail of ``z`` for this test: normal where the counts are no
+    more variable than Poisson (the dispersion at its floor), the t quantile of the same tail
+    where the dispersion was estimated."""
+    if test.dispersion <= 1.0:
+        return z
+    tail = float(special.ndtr(-z))
+    return float(-special.stdtrit(max(1, test.freedom), tail))
 
 
 def is_drop(test: DropTest, rule: DropRule) -> bool:
-    """Whether a test shows a lasting drop beyond what the account's noise explains."""
+    """Whether a split shows a drop beyond what the account's noise explains."""
+    single = test.periods == 1
+    needed = rule.z_single if single else rule.z_threshold
     return (
-        test.z <= -critical_z(rule, test.periods, test.dispersion)
-        and test.z_without_lowest <= -rule.z_robust
+        test.z <= -critical_z(needed, test)
         and test.share >= rule.min_drop_share
         and test.expected >= rule.min_expected
+        and (single or (test.z_without_lowest or 0.0) <= -rule.z_robust)
     )
+
+
+def strongest_drop(counts: Sequence[float], rule: DropRule) -> DropTest | None:
+    """The split that shows a drop with the lowest z, or, when none does, the split with the
+    lowest z (its evidence); None when the series is too short to have a baseline."""
+    tests = [
+        test
+        for start in range(rule.min_baseline, len(counts))
+        if (test := drop_test(counts, start, rule)) is not None
+    ]
+    if not tests:
+        return None
+    drops = [test for test in tests if is_drop(test, rule)]
+    return min(drops or tests, key=lambda test: test.z)
+
+
+def first_detected(counts: Sequence[float], rule: DropRule) -> int | None:
+    """The shortest prefix (its length) of ``counts`` in which a drop shows: when a drop found
+    in a history replayed at once became true in event time."""
+    for end in range(rule.min_baseline + 1, len(counts) + 1):
+        test = strongest_drop(counts[:end], rule)
+        if test is not None and is_drop(test, rule):
+            return end
+    return None
 
 
 def has_recovered(
     counts: Sequence[float], baseline_mean: float, dispersion: float, rule: DropRule
 ) -> bool:
-    """Whether the last ``recovery_periods`` counts are back within noise of the raised-against
-    baseline (its mean and dispersion as stored when the drop was raised)."""
+    """Whether the last ``recovery_periods`` counts are back within noise of the baseline the
+    drop was found against."""
     recent = counts[-rule.recovery_periods :]
     if len(recent) < rule.recovery_periods or baseline_mean <= 0:
         return False

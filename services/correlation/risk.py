@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from scipy import special
 
-from services.correlation.drops import DropRule, has_recovered, is_drop, strongest_drop
+from services.correlation.buckets import period_end
+from services.correlation.drops import (
+    DropRule,
+    critical_z,
+    has_recovered,
+    is_drop,
+    strongest_drop,
+)
 from services.correlation.plans import (
     ActivityDirection,
     ActivityTarget,
@@ -200,16 +207,34 @@ def _latest_trigger(
 def no_adoption_owner(
     plan: SuccessPlan, stakeholders: Iterable[Stakeholder], *, is_open: bool
 ) -> Decision:
-    """Raised while the plan names no adoption owner or its owner departed."""
+    """Raised while the account has no active adoption owner: the plan's owner (or, when the
+    plan names none, everyone the events call adoption owner) departed without a successor,
+    or there never was one."""
+    people = list(stakeholders)
     owner = plan.adoption_owner_id
-    person = next((p for p in stakeholders if p.person_id == owner), None)
-    evidence: dict[str, Any] = {"plan_id": plan.id, "adoption_owner_id": owner}
+    owners = [
+        p
+        for p in people
+        if p.person_id == owner or (p.role is StakeholderRole.ADOPTION_OWNER and p.is_active)
+    ]
     if owner is None:
+        owners += [p for p in people if p.role is StakeholderRole.ADOPTION_OWNER]
+    active = sorted({p.person_id for p in owners if p.is_active})
+    if owner is not None and all(p.person_id != owner for p in people):
+        active.append(owner)  # named by the plan, not seen in an event yet: still assigned
+    departed = sorted((p for p in owners if not p.is_active), key=lambda p: p.changed_at)
+    evidence: dict[str, Any] = {"plan_id": plan.id, "adoption_owner_id": owner}
+    if active:
+        evidence["adoption_owner_ids"] = active
+    elif departed:
+        evidence.update(
+            reason="departed",
+            departed_owner_ids=[p.person_id for p in departed],
+            departed_at=departed[-1].changed_at.isoformat(),
+        )
+    else:
         evidence["reason"] = "unassigned"
-    elif person is not None and not person.is_active:
-        evidence.update(reason="departed", departed_at=person.changed_at.isoformat())
-    active = "reason" in evidence
-    return _decide(SignalType.NO_ADOPTION_OWNER, plan.id, is_open, active, evidence)
+    return _decide(SignalType.NO_ADOPTION_OWNER, plan.id, is_open, "reason" in evidence, evidence)
 
 
 def adoption_drop(
@@ -232,7 +257,7 @@ def adoption_drop(
         "metric": usage.metric,
         "period": usage.keys[-1],
         "value": counts[-1],
-        "z_threshold": rule.z_threshold,
+        "z_threshold": critical_z(rule.z_single if test.periods == 1 else rule.z_threshold, test),
         "min_drop_share": rule.min_drop_share,
         "drop_started": usage.keys[test.start],
         "periods": dict(zip(usage.keys[test.start :], counts[test.start :], strict=True)),
@@ -244,43 +269,21 @@ def adoption_drop(
         "z": test.z,
         "z_without_lowest_period": test.z_without_lowest,
     }
+    evidence["recovery_periods"] = dict(zip(usage.keys[-window:], counts[-window:], strict=True))
     if is_open:
-        evidence["recovery_periods"] = dict(
-            zip(usage.keys[-window:], counts[-window:], strict=True)
-        )
         recovered = has_recovered(counts, test.baseline_mean, test.dispersion, rule)
         return _decide(SignalType.ADOPTION_DROP, usage.metric, is_open, not recovered, evidence)
     return _decide(SignalType.ADOPTION_DROP, usage.metric, is_open, is_drop(test, rule), evidence)
 
 
 def _misses(activity: ActivityTarget, value: float, tolerance: float) -> bool:
-    """Whether a period's value misses the commitment by more than the tolerance."""
+    """Whether a value misses the commitment by more than the tolerance."""
     target = activity.target_per_period
     if activity.direction is ActivityDirection.INCREASE:
         return value < target * (1 - tolerance)
     if activity.direction is ActivityDirection.STOP:
         return value > 0
     return value > target * (1 + tolerance)
-
-
-def _noise(activity: ActivityTarget, earlier: list[float], recent: list[float]) -> _Noise:
-    """The activity's period-to-period noise: the standard deviation pooled from the earlier
-    periods and the recent ones, each around its own mean (so a recent shift does not count
-    as noise, and three similar recent values do not pass for a quiet activity), and for counts
-    and sums at least the Poisson noise of the target (sqrt(target))."""
-    squares, freedom = 0.0, 0
-    for values in (earlier, recent):
-        if len(values) > 1:
-            mean = sum(values) / len(values)
-            squares += sum((v - mean) ** 2 for v in values)
-            freedom += len(values) - 1
-    spread = math.sqrt(squares / freedom) if freedom else 0.0
-    floor = 0.05 * abs(activity.target_per_period)
-    if activity.aggregation in (Aggregation.SUM, Aggregation.COUNT):
-        floor = max(floor, math.sqrt(max(activity.target_per_period, 1.0)))
-    if spread > floor:
-        return _Noise(spread, freedom)
-    return _Noise(max(floor, 1e-9), None)
 
 
 @dataclass(frozen=True)
@@ -300,6 +303,77 @@ class _Noise:
         return float(-special.stdtrit(self.freedom, tail))
 
 
+PRIOR_NOISE_FREEDOM = 4
+"""Weight, in degrees of freedom, of the noise model's spread in an activity's noise."""
+
+
+def _noise(activity: ActivityTarget, earlier: Sequence[float], recent: Sequence[float]) -> _Noise:
+    """The activity's period-to-period noise, moderated as limma moderates variances: the
+    spread pooled from the earlier periods and the recent ones (each around its own mean, so a
+    recent shift does not count as noise) is combined with the noise model's spread, weighted
+    as ``PRIOR_NOISE_FREEDOM`` degrees of freedom, and the threshold is the t quantile of the
+    degrees of freedom of both. So a few similar values do not pass for a quiet activity, while
+    a long history of its own speaks for itself. The model's spread is the Poisson noise of the
+    target (sqrt(target)) for counts and sums, 5% of the target for levels; whole counts never
+    get less than the Poisson noise."""
+    squares, freedom = 0.0, 0
+    for values in (earlier, recent):
+        if len(values) > 1:
+            mean = sum(values) / len(values)
+            squares += sum((v - mean) ** 2 for v in values)
+            freedom += len(values) - 1
+    target = abs(activity.target_per_period)
+    prior = 0.05 * target
+    counts = activity.aggregation in (Aggregation.SUM, Aggregation.COUNT)
+    poisson = math.sqrt(max(target, 1.0))
+    if counts:
+        prior = max(prior, poisson)
+    prior = max(prior, 1e-9)
+    variance = (squares + PRIOR_NOISE_FREEDOM * prior**2) / (freedom + PRIOR_NOISE_FREEDOM)
+    if counts and variance < poisson**2 and all(float(v).is_integer() for v in (*earlier, *recent)):
+        # Whole counts of events on target vary at least as Poisson counts do: a spread below
+        # that is luck, not a quiet activity.
+        return _Noise(poisson, None)
+    return _Noise(math.sqrt(variance), freedom + PRIOR_NOISE_FREEDOM)
+
+
+@dataclass(frozen=True)
+class _Shortfall:
+    """The recent window of periods that misses the target most clearly."""
+
+    start: int
+    mean: float
+    z: float
+    critical: float
+    noise: _Noise
+
+
+def _shortfall(
+    activity: ActivityTarget, values: Sequence[float], thresholds: RiskThresholds, family: int
+) -> _Shortfall | None:
+    """The window of the last k periods (k from ``off_track_periods`` to all of them) whose mean
+    misses the target by more than the tolerance with the strongest evidence beyond the
+    activity's noise, or None. Testing the mean of a window, rather than requiring every
+    period to miss, keeps one lucky period from hiding a shortfall that lasts."""
+    tolerance = thresholds.off_track_tolerance
+    target = activity.target_per_period
+    best: _Shortfall | None = None
+    for k in range(thresholds.off_track_periods, len(values) + 1):
+        window, earlier = values[-k:], values[:-k]
+        mean = sum(window) / k
+        if not _misses(activity, mean, tolerance):
+            continue
+        noise = _noise(activity, earlier, window)
+        z = (mean - target) / (noise.sd / math.sqrt(k))
+        if activity.direction is not ActivityDirection.INCREASE:
+            z = -z
+        critical = noise.critical(thresholds.off_track_z, family)
+        test = _Shortfall(len(values) - k, mean, z, critical, noise)
+        if best is None or test.z + test.critical < best.z + best.critical:
+            best = test
+    return best
+
+
 def activity_off_track(
     activity: ActivityTarget,
     series: Series,
@@ -308,27 +382,29 @@ def activity_off_track(
     thresholds: RiskThresholds = RiskThresholds(),
     family: int = 1,
 ) -> Decision:
-    """Raised when at least the last ``off_track_periods`` complete periods all miss the target,
-    their mean misses it by more than ``off_track_tolerance``, and that mean lies beyond the
-    activity's own noise (z beyond ``off_track_z``; a longer run is stronger evidence).
-    Resolved when a period is on target again, or the last ``off_track_periods`` are back
-    within the tolerance on average; in between it stays as it is (no flapping on one better
-    week). ``family`` is how many activities of the plan are judged together: they share the
-    false-alarm rate of one (Bonferroni), so a plan with more steps does not alarm more often.
+    """Raised when the activity misses its target now and has missed it for a while: the latest
+    complete period misses, and the mean of the last k periods (at least ``off_track_periods``)
+    misses by more than ``off_track_tolerance`` and lies beyond the activity's own noise (z
+    beyond ``off_track_z``, the t quantile where the noise is estimated). ``family`` is how many
+    activities of the plan are judged together: they share the false-alarm rate of one
+    (Bonferroni), so a plan with more steps does not alarm more often. A stopped activity is off
+    track once it was done in each of the last ``off_track_periods`` periods.
 
-    Decided afresh from the current series on every evaluation. An unknown latest value (a
-    level nobody reported) decides nothing.
+    Resolved by the same standard: once the mean of the last ``off_track_periods`` periods is
+    back within half the tolerance of the target (the hysteresis keeps an activity hovering at
+    the tolerance from flapping); a stopped activity once a period is at zero again. Decided
+    afresh from the current series on every evaluation, so an open signal always carries
+    today's reading of the stored periods. An unknown latest value (a level nobody reported)
+    decides nothing.
     """
     needed = thresholds.off_track_periods
     tolerance = thresholds.off_track_tolerance
-    run = 0
-    for value in reversed(series.values):
-        if value is None or not _misses(activity, value, 0.0):
-            break
-        run += 1
-    shown = max(run, needed)
-    keys, values = series.keys[-shown:], series.values[-shown:]
-    latest = values[-1] if values else None
+    known = [(k, v) for k, v in zip(series.keys, series.values, strict=True) if v is not None]
+    values = [v for _, v in known]
+    latest = series.values[-1] if series.values else None
+    test = _shortfall(activity, values, thresholds, family) if latest is not None else None
+    shown = max(needed, len(values) - test.start) if test else needed
+    periods = dict(known[-shown:])
     # ``activity``, ``target``, ``actual`` and ``unit`` are the contract the notifier words its
     # recommendation from (shared/signals.py); the rest explains the decision.
     evidence: dict[str, Any] = {
@@ -337,33 +413,48 @@ def activity_off_track(
         "target": activity.target_per_period,
         "actual": latest,
         "unit": None,
-        "period": keys[-1] if keys else None,
+        "period": series.keys[-1] if series.keys else None,
         "metric": activity.metric,
         "direction": activity.direction.value,
         "target_per_period": activity.target_per_period,
         "consecutive_periods_threshold": needed,
         "tolerance": tolerance,
-        "periods": dict(zip(keys, values, strict=True)),
+        "periods": periods,
     }
-    recent = [v for v in series.values[-needed:] if v is not None]
+    if test is not None:
+        evidence.update(
+            z=test.z, noise_sd=test.noise.sd, z_threshold=test.critical, run_mean=test.mean
+        )
+    recent = values[-needed:]
     active: bool | None = None  # None: the data cannot say, the signal stays as it is
-    if latest is None:
+    if latest is None or len(values) < thresholds.min_history:
         pass
-    elif not _misses(activity, latest, 0.0) or (
-        len(recent) == needed and not _misses(activity, sum(recent) / needed, tolerance)
-    ):
-        active = False
-    elif run >= needed and sum(v is not None for v in series.values) >= thresholds.min_history:
-        misses = [v for v in values if v is not None]
-        noise = _noise(activity, [v for v in series.values[:-run] if v is not None], misses)
-        mean = sum(misses) / run
-        z = (mean - activity.target_per_period) / (noise.sd / math.sqrt(run))
-        critical = noise.critical(thresholds.off_track_z, family)
-        evidence.update(z=z, noise_sd=noise.sd, z_threshold=critical, run_mean=mean)
-        clear_miss = _misses(activity, mean, tolerance) and abs(z) >= critical
-        if activity.direction is ActivityDirection.STOP or clear_miss:
+    elif activity.direction is ActivityDirection.STOP:
+        if latest == 0:
+            active = False
+        elif len(recent) == needed and all(_misses(activity, v, 0.0) for v in recent):
             active = True
+    elif is_open:
+        if not _misses(activity, sum(recent) / len(recent), tolerance / 2):
+            active = False
+    elif _misses(activity, latest, 0.0) and test is not None and test.z <= -test.critical:
+        active = True
     return _decide(SignalType.ACTIVITY_OFF_TRACK, activity.metric, is_open, active, evidence)
+
+
+def first_off_track(
+    activity: ActivityTarget, series: Series, thresholds: RiskThresholds, family: int
+) -> int | None:
+    """The shortest prefix (its length) of ``series`` on which the activity is off track: when
+    an off-track activity found in a history replayed at once became so in event time."""
+    for end in range(thresholds.min_history, len(series.keys) + 1):
+        prefix = Series(series.metric, series.unit, series.keys[:end], series.values[:end])
+        decision = activity_off_track(
+            activity, prefix, is_open=False, thresholds=thresholds, family=family
+        )
+        if isinstance(decision, Raise):
+            return end
+    return None
 
 
 def objective_at_risk(
@@ -431,34 +522,40 @@ def objective_achieved(
     is_open: bool,
     thresholds: RiskThresholds = RiskThresholds(),
 ) -> Decision:
-    """Raised once the last ``achieved_periods`` known values all reach the target (one noisy
-    period proves nothing); final, so it never resolves.
+    """Raised once the target was held for ``achieved_periods`` known periods in a row (one
+    noisy period proves nothing); final, so it never resolves. The whole series is read, so a
+    history replayed at once finds the arrival a weekly evaluation would have found when it
+    happened, and the evidence dates it (``reached_at``: the end of the last period held).
 
     ``is_open`` is whether it was already raised for this objective.
     """
-    needed = thresholds.achieved_periods
-    known = [
-        (key, value)
-        for key, value in zip(series.keys, series.values, strict=True)
-        if value is not None
-    ]
-    held = known[-needed:]
-    reached = len(held) == needed and all(objective.is_met_by(value) for _, value in held)
+    if is_open:
+        return NoChange(SignalType.OBJECTIVE_ACHIEVED, objective.metric)
+    held = achieved_periods(objective, series, thresholds.achieved_periods)
+    if held is None:
+        return NoChange(SignalType.OBJECTIVE_ACHIEVED, objective.metric)
     evidence: dict[str, Any] = {
         "metric": objective.metric,
         "title": objective.title,
         "target": objective.target,
-        "periods_required": needed,
+        "periods_required": thresholds.achieved_periods,
         "periods": dict(held),
+        "period": held[-1][0],
+        "value": held[-1][1],
+        "reached_at": period_end(held[-1][0], series.unit).isoformat(),
     }
-    if held:
-        evidence.update(period=held[-1][0], value=held[-1][1])
-    if is_open:
-        return NoChange(SignalType.OBJECTIVE_ACHIEVED, objective.metric)
-    return _decide(
-        SignalType.OBJECTIVE_ACHIEVED,
-        objective.metric,
-        is_open,
-        True if reached else None,
-        evidence,
-    )
+    return _decide(SignalType.OBJECTIVE_ACHIEVED, objective.metric, is_open, True, evidence)
+
+
+def achieved_periods(
+    objective: Objective, series: Series, needed: int
+) -> list[tuple[str, float]] | None:
+    """The first ``needed`` known periods in a row that all reach the target, or None."""
+    run: list[tuple[str, float]] = []
+    for key, value in zip(series.keys, series.values, strict=True):
+        if value is None:
+            continue
+        run = [*run, (key, value)] if objective.is_met_by(value) else []
+        if len(run) == needed:
+            return run
+    return None
