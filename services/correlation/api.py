@@ -112,8 +112,10 @@ async def acknowledge_signal(
 @router.get("/accounts/{account_id}/health")
 async def get_health(account_id: str, tenant: SecretTenant, request: Request) -> HealthOut:
     """The latest health score, its components and what each contributes."""
-    snapshot, signals = await handlers.get_health(_sessions(request), tenant.id, account_id)
-    return HealthOut.of(snapshot, signals)
+    snapshot, signals, progress = await handlers.get_health(
+        _sessions(request), tenant.id, account_id
+    )
+    return HealthOut.of(snapshot, signals, progress)
 
 
 @router.get("/accounts")

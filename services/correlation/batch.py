@@ -99,3 +99,15 @@ class BatchFold:
 
     def __len__(self) -> int:
         return len(self._deltas)
+
+    def extents(self) -> dict[tuple[str, str], tuple[datetime, str]]:
+        """(tenant, account) -> (latest occurred_at, earliest period) of the values folded."""
+        found: dict[tuple[str, str], tuple[datetime, str]] = {}
+        for (tenant_id, account_id, _, period), delta in self._deltas.items():
+            key = (tenant_id, account_id)
+            known = found.get(key)
+            if known is None:
+                found[key] = (delta.last_at, period)
+            else:
+                found[key] = (max(known[0], delta.last_at), min(known[1], period))
+        return found

@@ -1,16 +1,25 @@
 """One account's evaluation: its series, every rule's decision, its health and itinerary status.
 
 Pure: the handler loads an ``AccountState`` (a bounded window of buckets, the plan, the people,
-the open signals), calls ``evaluate`` and saves what it returns.
+the open signals), decides what to judge from the account's ``Progress``, calls ``evaluate``
+and saves what it returns.
 
-Rules judge an account as of its data, in event time. The account's *watermark* is the latest
-``occurred_at`` applied to it (the newest ``last_at`` of its buckets). A period is *complete*
-once the watermark has passed its end by the allowed lateness; for an account that went quiet
-(the sweeper evaluates accounts no event touched for a while) the wall clock completes it
-instead. Period rules read complete periods only, so a week whose events are still on their way
-(a history backfill cut into consumer batches) is never read as a week of zero usage. Each
-change states when it became true in event time (``as_of``), when it was detected, and whether
-it was detected while the account was catching up on history.
+Rules judge an account as of its data, in event time, the way stream processors use
+watermarks. The account's *watermark* is the latest ``occurred_at`` of a value applied to it.
+A period is *complete* once the watermark has passed its end by the allowed lateness, and never
+before the wall clock has. Period rules (adoption drop, activity off track, objective at risk
+or achieved) judge an account only when its data is *current*: complete through the last
+period the wall clock has completed. Until then the account is *catching up* (a history
+backfill, a consumer that was down) and the weeks after its watermark may be on their way, so
+they are neither read as zero nor judged at all: a history replayed in any batching is judged
+once it is all there, raises nothing its whole history does not support, and flaps on nothing
+it merely passed through. An account whose events stopped is judged by the wall clock once it
+was idle long enough (the sweeper): briefly when only the last period is missing, for a whole
+quiet interval when its data lags further (a paused backfill, or an account that went silent).
+
+Lifecycle rules (sponsor departure, reorganization, blockers) are decided on every lifecycle
+event, catching up or not. Each change states when it became true in event time (``as_of``),
+when it was detected, and whether that lay more than a period in the past (``catching_up``).
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from services.correlation import health as health_rules
@@ -29,6 +39,7 @@ from services.correlation.buckets import (
     period_end,
     shift_period,
 )
+from services.correlation.drops import first_detected
 from services.correlation.leadlag import LeadLag, Verdict, judge_plan
 from services.correlation.plans import Aggregation, Stakeholder, SuccessPlan
 from services.correlation.projection import Projection, project_objective
@@ -49,8 +60,148 @@ class EvaluationConfig:
     min_points: int = 10
     false_discovery_rate: float = 0.05
     allowed_lateness: timedelta = timedelta(hours=1)
+    tail_idle: timedelta = timedelta(minutes=1)
+    quiet_after: timedelta = timedelta(hours=1)
     thresholds: risk.RiskThresholds = field(default_factory=risk.RiskThresholds)
     weights: health_rules.HealthWeights = field(default_factory=health_rules.HealthWeights)
+
+    @property
+    def step(self) -> timedelta:
+        """One period."""
+        return timedelta(weeks=1) if self.unit is PeriodUnit.WEEK else timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an account's data and its judgement have come (kept on the account's row).
+
+    ``watermark`` is the latest event time of a value applied; ``judged_through`` the last
+    period the period rules judged; ``rejudge`` says a value arrived for a period already
+    judged (late data, or history sent after live data); ``touched_at`` is when an event was
+    last applied (processing time), to tell an idle account from a busy one.
+    """
+
+    watermark: datetime | None = None
+    judged_through: str | None = None
+    rejudge: bool = False
+    touched_at: datetime | None = None
+
+
+def clock_through(now: datetime, config: EvaluationConfig) -> str:
+    """The last period the wall clock has completed: its end plus the allowed lateness passed."""
+    return last_complete_period(now - config.allowed_lateness, config.unit)
+
+
+def watermark_through(
+    watermark: datetime | None, now: datetime, config: EvaluationConfig
+) -> str | None:
+    """The last period complete by the account's watermark, never beyond the wall clock's; None
+    before any value."""
+    if watermark is None:
+        return None
+    return last_complete_period(min(watermark, now) - config.allowed_lateness, config.unit)
+
+
+def is_current(progress: Progress, now: datetime, config: EvaluationConfig) -> bool:
+    """Whether the account's data (or its judgement by the wall clock) reaches the last period
+    the wall clock completed: its period rules may be read as they stand."""
+    clock = clock_through(now, config)
+    return (
+        watermark_through(progress.watermark, now, config) == clock
+        or progress.judged_through == clock
+    )
+
+
+def due_on_events(progress: Progress, now: datetime, config: EvaluationConfig) -> str | None:
+    """The period through which events just applied make the period rules judge the account:
+    its watermark completed a period not judged yet and its data is current. None otherwise
+    (nothing new is complete, or it is still catching up)."""
+    through = watermark_through(progress.watermark, now, config)
+    if through is None or through != clock_through(now, config):
+        return None
+    if progress.judged_through is not None and progress.judged_through >= through:
+        return None
+    return through
+
+
+def due_when_idle(progress: Progress, now: datetime, config: EvaluationConfig) -> str | None:
+    """The period through which the wall clock judges an idle account (the sweeper), or None.
+
+    Due when a period the clock completed was not judged, or late data arrived, and no event
+    reached the account for ``tail_idle`` when only the last period is missing from its data,
+    or for ``quiet_after`` when it lags further: a history paused mid-way must not read as a
+    silent account.
+    """
+    clock = clock_through(now, config)
+    if progress.judged_through == clock and not progress.rejudge:
+        return None
+    if progress.touched_at is None:
+        return None
+    mark = watermark_through(progress.watermark, now, config)
+    near = mark is not None and mark >= shift_period(clock, -1, config.unit)
+    wait = config.tail_idle if near else config.quiet_after
+    return clock if now - progress.touched_at >= wait else None
+
+
+class Scope(StrEnum):
+    """Which rules an evaluation runs."""
+
+    LIFECYCLE = "lifecycle"
+    """Catching up: the people and organisation rules only (a plan put before the people's
+    history would read as ownerless)."""
+    CURRENT = "current"
+    """Current: the lifecycle rules and the adoption owner."""
+    JUDGEMENT = "judgement"
+    """Every rule, on the periods through the ones judged now."""
+
+
+Judged = tuple[Scope | None, str | None]
+"""What to evaluate: the scope (None: nothing) and the period the period rules read through."""
+
+
+def on_events(
+    progress: Progress, now: datetime, config: EvaluationConfig, *, lifecycle: bool
+) -> Judged:
+    """What applying events makes the account's evaluation run: every rule once its watermark
+    completed a period and its data is current; otherwise, for lifecycle events, the rules a
+    current account or one catching up may run; nothing for values that complete nothing."""
+    due = due_on_events(progress, now, config)
+    if due is not None:
+        return Scope.JUDGEMENT, due
+    if not lifecycle:
+        return None, None
+    return _between_judgements(progress, now, config)
+
+
+def on_change(progress: Progress, now: datetime, config: EvaluationConfig, *, plan: bool) -> Judged:
+    """What a plan put or a signal acknowledged makes the account's evaluation run: a new plan
+    is judged again on the periods already judged (or due) while the account is current."""
+    due = due_on_events(progress, now, config)
+    if due is not None:
+        return Scope.JUDGEMENT, due
+    if plan and progress.judged_through is not None and is_current(progress, now, config):
+        return Scope.JUDGEMENT, progress.judged_through
+    return _between_judgements(progress, now, config)
+
+
+def on_sweep(
+    progress: Progress, now: datetime, config: EvaluationConfig
+) -> tuple[Scope, str | None]:
+    """What the sweeper runs for an account it found idle or not evaluated for a while: a
+    judgement by the wall clock when one is due, otherwise the time-driven lifecycle rules (a
+    reorganisation's quiet window ends)."""
+    due = due_when_idle(progress, now, config)
+    if due is not None:
+        return Scope.JUDGEMENT, due
+    return _between_judgements(progress, now, config)
+
+
+def _between_judgements(
+    progress: Progress, now: datetime, config: EvaluationConfig
+) -> tuple[Scope, str | None]:
+    if progress.judged_through is not None and is_current(progress, now, config):
+        return Scope.CURRENT, progress.judged_through
+    return Scope.LIFECYCLE, None
 
 
 @dataclass(frozen=True)
@@ -69,7 +220,7 @@ class AccountState:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The changes to apply and the health that results."""
+    """The changes to apply and the health that results (as of the periods read)."""
 
     changes: tuple[risk.Raise | risk.Resolve | risk.Update, ...]
     health: health_rules.Health
@@ -104,37 +255,6 @@ def aggregation_of(plan: SuccessPlan | None, metric: str) -> Aggregation:
     return Aggregation.COUNT
 
 
-def watermark(state: AccountState) -> datetime | None:
-    """The latest event time applied to the account's loaded buckets (None without any)."""
-    return max(
-        (bucket.last_at for buckets in state.buckets.values() for bucket in buckets), default=None
-    )
-
-
-def complete_through(
-    state: AccountState, now: datetime, config: EvaluationConfig, *, quiet: bool
-) -> str | None:
-    """The last period complete for the account: its watermark (or, for a quiet account, the
-    wall clock) minus the allowed lateness, never beyond the wall clock. None before any."""
-    mark = watermark(state)
-    horizon = now if quiet else (min(mark, now) if mark is not None else None)
-    if horizon is None:
-        return None
-    return last_complete_period(horizon - config.allowed_lateness, config.unit)
-
-
-def catching_up(state: AccountState, now: datetime, config: EvaluationConfig) -> bool:
-    """Whether the account's data lags the wall clock by more than a period and the lateness:
-    a change found now is news about the past (a backfill), not about this week."""
-    mark = watermark(state)
-    return mark is not None and _lags(mark, now, config)
-
-
-def _lags(moment: datetime, now: datetime, config: EvaluationConfig) -> bool:
-    step = timedelta(weeks=1) if config.unit is PeriodUnit.WEEK else timedelta(days=1)
-    return moment < now - config.allowed_lateness - step
-
-
 def stamp_event_decision(
     decision: risk.Decision, occurred_at: datetime, now: datetime, config: EvaluationConfig
 ) -> risk.Decision:
@@ -143,10 +263,7 @@ def stamp_event_decision(
     lateness."""
     if isinstance(decision, risk.NoChange):
         return decision
-    stamp = _Stamp(
-        as_of_period=occurred_at, detected_at=now, catching_up=_lags(occurred_at, now, config)
-    )
-    return stamp(decision)
+    return _Stamp(as_of_period=occurred_at, detected_at=now, config=config)(decision)
 
 
 def account_series(
@@ -201,14 +318,18 @@ def projections(
 
 
 def evaluate(
-    state: AccountState, now: datetime, config: EvaluationConfig, *, quiet: bool = False
+    state: AccountState,
+    now: datetime,
+    config: EvaluationConfig,
+    *,
+    scope: Scope = Scope.JUDGEMENT,
+    through: str | None = None,
 ) -> Evaluation:
-    """Run every rule for the account as of its complete periods and score its health.
+    """Run the rules of ``scope`` for the account and score its health.
 
-    ``quiet`` says that no event reached the account for a while, so the wall clock, not only
-    its watermark, completes periods.
+    ``through`` is the last complete period the period rules judge (``Scope.JUDGEMENT``) or
+    last judged (the health is read from it); None when no period is.
     """
-    through = complete_through(state, now, config, quiet=quiet)
     series = account_series(state, now, config, through=through) if through else {}
     plan = state.plan
     is_open = state.open_signals.__contains__
@@ -231,11 +352,7 @@ def evaluate(
             thresholds=thresholds,
         ),
     ]
-    usage = series.get(USAGE_METRIC)
-    if usage is not None:
-        key = (SignalType.ADOPTION_DROP, USAGE_METRIC)
-        decisions.append(risk.adoption_drop(usage, is_open=is_open(key), thresholds=thresholds))
-    if plan is not None:
+    if plan is not None and scope is not Scope.LIFECYCLE:
         decisions.append(
             risk.no_adoption_owner(
                 plan,
@@ -243,43 +360,17 @@ def evaluate(
                 is_open=is_open((SignalType.NO_ADOPTION_OWNER, plan.id)),
             )
         )
-        for activity in plan.itinerary:
-            if activity.metric in series:
-                decisions.append(
-                    risk.activity_off_track(
-                        activity,
-                        series[activity.metric],
-                        is_open=is_open((SignalType.ACTIVITY_OFF_TRACK, activity.metric)),
-                        thresholds=thresholds,
-                        family=len(plan.itinerary),
-                    )
-                )
-        projected = projections(plan, series, thresholds)
-        for objective in plan.objectives:
-            if objective.metric not in series:
-                continue
-            decisions.append(
-                risk.objective_at_risk(
-                    objective,
-                    projected[objective.metric],
-                    is_open=is_open((SignalType.OBJECTIVE_AT_RISK, objective.metric)),
-                )
-            )
-            decisions.append(
-                risk.objective_achieved(
-                    objective,
-                    series[objective.metric],
-                    is_open=is_open((SignalType.OBJECTIVE_ACHIEVED, objective.metric)),
-                    thresholds=thresholds,
-                )
-            )
+    if scope is Scope.JUDGEMENT:
+        decisions += _period_decisions(state, series, config)
     stamp = _Stamp(
         as_of_period=period_end(through, config.unit) if through else None,
         detected_at=now,
-        catching_up=catching_up(state, now, config),
+        config=config,
     )
     changes = tuple(
-        stamp(d) for d in decisions if isinstance(d, risk.Raise | risk.Resolve | risk.Update)
+        _kept_dates(stamp(d), state.open_signals)
+        for d in decisions
+        if isinstance(d, risk.Raise | risk.Resolve | risk.Update)
     )
     open_after = _open_after(state.open_signals, changes)
     health = health_rules.score_health(_health_inputs(state, series, open_after), config.weights)
@@ -292,30 +383,114 @@ def evaluate(
     )
 
 
-# Evidence keys that date a lifecycle change in event time, in order of preference.
-_EVENT_TIME_KEYS = ("departed_at", "triggered_at", "occurred_at")
+def _period_decisions(
+    state: AccountState, series: Mapping[str, Series], config: EvaluationConfig
+) -> list[risk.Decision]:
+    """The period rules' decisions; a raise is dated (``became_true_at``) by the first complete
+    period on which its rule would have raised, so a history judged at once reports when a
+    weekly evaluation would have seen it."""
+    plan = state.plan
+    is_open = state.open_signals.__contains__
+    thresholds = config.thresholds
+    decisions: list[risk.Decision] = []
+    usage = series.get(USAGE_METRIC)
+    if usage is not None:
+        key = (SignalType.ADOPTION_DROP, USAGE_METRIC)
+        drop = risk.adoption_drop(usage, is_open=is_open(key), thresholds=thresholds)
+        if isinstance(drop, risk.Raise):
+            counts = [value or 0.0 for value in usage.values]
+            end = first_detected(counts, thresholds.drop) or len(counts)
+            drop = _dated(drop, usage, end, config)
+        decisions.append(drop)
+    if plan is None:
+        return decisions
+    for activity in plan.itinerary:
+        if activity.metric not in series:
+            continue
+        family = len(plan.itinerary)
+        values = series[activity.metric]
+        off = risk.activity_off_track(
+            activity,
+            values,
+            is_open=is_open((SignalType.ACTIVITY_OFF_TRACK, activity.metric)),
+            thresholds=thresholds,
+            family=family,
+        )
+        if isinstance(off, risk.Raise):
+            end = risk.first_off_track(activity, values, thresholds, family) or len(values.keys)
+            off = _dated(off, values, end, config)
+        decisions.append(off)
+    projected = projections(plan, series, thresholds)
+    for objective in plan.objectives:
+        if objective.metric not in series:
+            continue
+        decisions.append(
+            risk.objective_at_risk(
+                objective,
+                projected[objective.metric],
+                is_open=is_open((SignalType.OBJECTIVE_AT_RISK, objective.metric)),
+            )
+        )
+        decisions.append(
+            risk.objective_achieved(
+                objective,
+                series[objective.metric],
+                is_open=is_open((SignalType.OBJECTIVE_ACHIEVED, objective.metric)),
+                thresholds=thresholds,
+            )
+        )
+    return decisions
+
+
+def _dated(raised: risk.Raise, series: Series, end: int, config: EvaluationConfig) -> risk.Raise:
+    """``raised`` with ``became_true_at``: the end of the ``end``-th period of ``series``."""
+    became = period_end(series.keys[end - 1], config.unit)
+    return replace(raised, evidence={**raised.evidence, "became_true_at": became.isoformat()})
+
+
+# Evidence keys that date a signal; an open signal keeps them from its raise when its evidence
+# is brought up to date: it became true then, whatever the latest data says.
+_DATING_KEYS = ("as_of", "became_true_at", "catching_up")
+
+
+def _kept_dates(change: Change, open_signals: Mapping[tuple[SignalType, str], Any]) -> Change:
+    if not isinstance(change, risk.Update):
+        return change
+    raised = open_signals.get((change.signal_type, change.subject)) or {}
+    kept = {key: raised[key] for key in _DATING_KEYS if key in raised}
+    return replace(change, evidence={**change.evidence, **kept})
+
+
+# Evidence keys that date a change in event time, in order of preference: the lifecycle event's
+# own time, or when a period rule's condition first held.
+_RAISED_AT_KEYS = ("departed_at", "triggered_at", "occurred_at", "reached_at", "became_true_at")
 
 
 @dataclass(frozen=True)
 class _Stamp:
     """Adds ``as_of``, ``detected_at`` and ``catching_up`` to a change's evidence.
 
-    ``as_of`` is the event time the statement holds at: the lifecycle event's own time, or the
-    end of the last complete period a period rule read.
+    ``as_of`` is the event time the statement holds at: for a raise, when its condition became
+    true (the lifecycle event's time, or the first period a period rule would have raised on);
+    otherwise the end of the last complete period the rules read. ``catching_up`` says that
+    ``as_of`` lies more than a period and the allowed lateness before the detection: news
+    about the past (a backfill), not about this week.
     """
 
     as_of_period: datetime | None
     detected_at: datetime
-    catching_up: bool
+    config: EvaluationConfig
 
     def __call__(self, change: Change) -> Change:
         evidence = dict(change.evidence)
-        as_of = next((evidence[k] for k in _EVENT_TIME_KEYS if evidence.get(k)), None)
+        as_of = None
+        if isinstance(change, risk.Raise):
+            as_of = next((evidence[k] for k in _RAISED_AT_KEYS if evidence.get(k)), None)
         if as_of is None:
             as_of = (self.as_of_period or self.detected_at).isoformat()
-        evidence.update(
-            as_of=as_of, detected_at=self.detected_at.isoformat(), catching_up=self.catching_up
-        )
+        lag = self.detected_at - datetime.fromisoformat(str(as_of))
+        late = lag > self.config.step + self.config.allowed_lateness
+        evidence.update(as_of=as_of, detected_at=self.detected_at.isoformat(), catching_up=late)
         return replace(change, evidence=evidence)
 
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.correlation import store
+from services.correlation.buckets import period_start
 from services.correlation.cohorts import ItineraryStep, PooledEffect, ideal_itinerary, pool_cohort
 from services.correlation.correlations import PairCorrelation, correlate_plan
 from services.correlation.errors import (
@@ -29,8 +30,13 @@ from services.correlation.errors import (
 )
 from services.correlation.evaluation import (
     AccountState,
+    Progress,
+    Scope,
     account_series,
+    clock_through,
     first_period,
+    on_change,
+    on_sweep,
     plan_metrics,
     plan_verdicts,
 )
@@ -89,29 +95,44 @@ async def process_records(
 async def sweep_stale_accounts(
     sessions: Sessions, settings: CorrelationSettings, *, now: datetime | None = None
 ) -> int:
-    """Re-evaluate accounts that no event touched for a sweep interval; returns how many.
+    """Judge the idle accounts that have a period the wall clock completed left to judge, and
+    re-evaluate those no event touched for a sweep interval; returns how many.
 
-    Time alone changes some answers: a reorganisation's quiet window ends, a week ends and an
-    activity target is missed, the deadline nears. Account rows are locked before the health
-    rows (the consumer's order), and accounts another instance evaluated meanwhile are skipped.
+    Time alone changes some answers: a week ends while an account is silent, a reorganisation's
+    quiet window ends, the deadline nears. Account rows are locked before the health rows (the
+    consumer's order), and each account's progress is read again under the lock, so an account
+    another instance judged meanwhile is left alone.
     """
     moment = now or datetime.now(UTC)
+    config = evaluation_config(settings)
     before = moment - timedelta(seconds=settings.sweep_interval_seconds)
+    clock = clock_through(moment, config)
     evaluated = 0
     async with sessions.begin() as session:
+        idle = await store.idle_accounts(
+            session,
+            clock=clock,
+            tail_since=moment - config.tail_idle,
+            tail_watermark=period_start(clock, config.unit) + config.allowed_lateness,
+            quiet_since=before,
+            limit=settings.sweep_batch_size,
+        )
         stale = await store.stale_accounts(session, before, settings.sweep_batch_size)
-        by_tenant: dict[str, list[str]] = defaultdict(list)
-        for tenant_id, account_id in stale:
-            by_tenant[tenant_id].append(account_id)
+        by_tenant: dict[str, set[str]] = defaultdict(set)
+        for tenant_id, account_id in [*idle, *stale]:
+            by_tenant[tenant_id].add(account_id)
         for tenant_id, account_ids in by_tenant.items():
             await store.lock_accounts(session, tenant_id, account_ids)
+            progress = await store.progress_of(session, tenant_id, account_ids)
             last = await store.evaluated_at(session, tenant_id, account_ids)
             for account_id in sorted(account_ids):
-                if last.get(account_id, before) < before:
-                    await evaluate_account(
-                        session, tenant_id, account_id, settings, moment, quiet=True
-                    )
-                    evaluated += 1
+                scope, through = on_sweep(progress[account_id], moment, config)
+                if scope is not Scope.JUDGEMENT and last.get(account_id, before) >= before:
+                    continue  # evaluated recently, by an event or another instance
+                await evaluate_account(
+                    session, tenant_id, account_id, settings, moment, scope=scope, through=through
+                )
+                evaluated += 1
     return evaluated
 
 
@@ -141,7 +162,7 @@ async def put_plan(
         await store.ensure_accounts(session, [(tenant_id, account_id)], moment)
         await store.lock_accounts(session, tenant_id, [account_id])
         await store.put_plan(session, tenant_id, plan, moment)
-        await evaluate_account(session, tenant_id, account_id, settings, moment)
+        await _evaluate_change(session, tenant_id, account_id, settings, moment, plan=True)
     return plan
 
 
@@ -153,6 +174,24 @@ async def get_plan(sessions: Sessions, tenant_id: str, account_id: str) -> Succe
     if plan is None:
         raise PlanNotFound(f"account {account_id!r} has no success plan", field="account_id")
     return plan
+
+
+async def _evaluate_change(
+    session: AsyncSession,
+    tenant_id: str,
+    account_id: str,
+    settings: CorrelationSettings,
+    now: datetime,
+    *,
+    plan: bool,
+) -> None:
+    """Evaluate a locked account after a plan put or an acknowledgement."""
+    progress = (await store.progress_of(session, tenant_id, [account_id]))[account_id]
+    scope, through = on_change(progress, now, evaluation_config(settings), plan=plan)
+    if scope is not None:
+        await evaluate_account(
+            session, tenant_id, account_id, settings, now, scope=scope, through=through
+        )
 
 
 async def _require_account(session: AsyncSession, tenant_id: str, account_id: str) -> None:
@@ -228,21 +267,22 @@ async def acknowledge_signal(
             raise SignalNotFound(f"no signal {signal_id!r} on this account", field="signal_id")
         row.acknowledged_at = row.acknowledged_at or moment
         await session.flush()
-        await evaluate_account(session, tenant_id, account_id, settings, moment)
+        await _evaluate_change(session, tenant_id, account_id, settings, moment, plan=False)
     return row
 
 
 async def get_health(
     sessions: Sessions, tenant_id: str, account_id: str
-) -> tuple[HealthSnapshotRow, list[SignalRow]]:
-    """The latest health snapshot and the open signals behind it."""
+) -> tuple[HealthSnapshotRow, list[SignalRow], Progress]:
+    """The latest health snapshot, the open signals behind it and the account's progress."""
     async with sessions() as session:
         await _require_account(session, tenant_id, account_id)
         snapshot = await store.get_health(session, tenant_id, account_id)
         if snapshot is None:
             raise HealthNotFound(f"account {account_id!r} has not been evaluated yet")
         signals = await store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
-    return snapshot, signals
+        progress = (await store.progress_of(session, tenant_id, [account_id]))[account_id]
+    return snapshot, signals, progress
 
 
 async def list_accounts(

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.correlation import risk, store
 from services.correlation.batch import BatchFold
-from services.correlation.buckets import period_key
 from services.correlation.evaluation import (
     USAGE_METRIC,
 )
@@ -31,16 +30,17 @@ ROLE_CHANGED_MARK = "role_changed"
 
 @dataclass
 class AppliedBatch:
-    """What a batch changed: the accounts it touched and their blocker events in order.
+    """What a batch changed: the accounts it touched, how far their values reach in event time,
+    and their lifecycle and blocker events in order.
 
-    ``settled`` accounts got a lifecycle event or a value in a period that has ended; the rules
-    only read ended periods, so an account that only got values of the running period need not
-    be evaluated again within that period.
+    ``extents`` holds, per account, the latest ``occurred_at`` of a value and the earliest
+    period a value landed in (a value in a period already judged is late data); ``lifecycle``
+    holds the accounts that got a lifecycle event.
     """
 
-    current_period: str
     touched: set[AccountKey] = field(default_factory=set)
-    settled: set[AccountKey] = field(default_factory=set)
+    extents: dict[AccountKey, tuple[datetime, str]] = field(default_factory=dict)
+    lifecycle: set[AccountKey] = field(default_factory=set)
     blockers: dict[AccountKey, list[Envelope]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -82,7 +82,7 @@ async def apply_events(
     attribution = _Attribution()
     await _load_links(session, events, attribution)
     fold = BatchFold(settings.period_unit)
-    batch = AppliedBatch(current_period=period_key(now, settings.period_unit))
+    batch = AppliedBatch()
     pending: list[Envelope] = []
     for event in events:
         if event.kind is EventKind.LIFECYCLE:
@@ -106,6 +106,7 @@ async def apply_events(
     )
     await _drain_pending(session, attribution, fold, batch)
     await store.upsert_buckets(session, fold)
+    batch.extents = fold.extents()
     return batch
 
 
@@ -115,14 +116,12 @@ def _attribute(event: Envelope, account_id: str, fold: BatchFold, batch: Applied
     if event.name in (risk.BLOCKER_REPORTED_EVENT, risk.BLOCKER_RESOLVED_EVENT):
         batch.blockers[key].append(event)
     if event.kind is EventKind.LIFECYCLE:
-        batch.settled.add(key)
+        batch.lifecycle.add(key)
         return
     tenant_id, at = event.tenant_id, event.occurred_at
     period = fold.add(tenant_id, account_id, event.name, event.value, at)
     if event.kind is EventKind.USAGE:
         fold.add(tenant_id, account_id, USAGE_METRIC, 1.0, at, period=period)
-    if period < batch.current_period:
-        batch.settled.add(key)
 
 
 async def _load_links(

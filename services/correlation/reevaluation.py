@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -11,14 +10,15 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.correlation import risk, store
-from services.correlation.buckets import period_key
 from services.correlation.evaluation import (
     AccountState,
     Evaluation,
     EvaluationConfig,
+    Scope,
     evaluate,
     first_period,
     itinerary_status,
+    on_events,
     plan_metrics,
     stamp_event_decision,
 )
@@ -47,6 +47,8 @@ def evaluation_config(settings: CorrelationSettings) -> EvaluationConfig:
         min_points=settings.min_points,
         false_discovery_rate=settings.false_discovery_rate,
         allowed_lateness=timedelta(seconds=settings.allowed_lateness_seconds),
+        tail_idle=timedelta(seconds=settings.tail_idle_seconds),
+        quiet_after=timedelta(seconds=settings.sweep_interval_seconds),
         thresholds=settings.thresholds,
     )
 
@@ -54,37 +56,40 @@ def evaluation_config(settings: CorrelationSettings) -> EvaluationConfig:
 async def evaluate_accounts(
     session: AsyncSession, batch: AppliedBatch, settings: CorrelationSettings, now: datetime
 ) -> int:
-    """Re-run the rules of the accounts whose inputs changed; write changes and outbox rows.
+    """Advance the touched accounts in event time and run the rules their changes call for;
+    write signal changes and outbox rows. Returns how many accounts were evaluated.
 
-    Returns how many accounts were evaluated.
+    An account whose watermark completed a period is judged by every rule once its data is
+    current; one catching up on history is not judged yet (lifecycle rules still run on its
+    lifecycle events); a value for a period already judged leaves the account to be judged
+    again once it is idle (the sweeper), so a history sent after live data is judged whole.
     """
+    config = evaluation_config(settings)
+    watermarks = {key: extent[0] for key, extent in batch.extents.items()}
+    progress = await store.advance_accounts(session, batch.touched, watermarks, now)
+    late = [
+        key
+        for key, (_, earliest) in batch.extents.items()
+        if (judged := progress[key].judged_through) is not None and earliest <= judged
+    ]
+    await store.flag_rejudge(session, late)
     evaluated = 0
-    by_tenant: dict[str, list[str]] = defaultdict(list)
-    for tenant_id, account_id in batch.touched:
-        by_tenant[tenant_id].append(account_id)
-    for tenant_id, account_ids in by_tenant.items():
-        evaluated_at = await store.evaluated_at(session, tenant_id, account_ids)
-        # An account evaluated before exists; the others may be new.
-        new = [(tenant_id, a) for a in account_ids if a not in evaluated_at]
-        await store.ensure_accounts(session, new, now)
-        due = [
-            account_id
-            for account_id in account_ids
-            if (tenant_id, account_id) in batch.settled
-            or account_id not in evaluated_at
-            or period_key(evaluated_at[account_id], settings.period_unit) != batch.current_period
-        ]
-        await store.lock_accounts(session, tenant_id, due)
-        evaluated += len(due)
-        for account_id in sorted(due):
-            await evaluate_account(
-                session,
-                tenant_id,
-                account_id,
-                settings,
-                now,
-                blockers=batch.blockers.get((tenant_id, account_id), ()),
-            )
+    for key in sorted(batch.touched):
+        tenant_id, account_id = key
+        scope, through = on_events(progress[key], now, config, lifecycle=key in batch.lifecycle)
+        if scope is None:
+            continue
+        await evaluate_account(
+            session,
+            tenant_id,
+            account_id,
+            settings,
+            now,
+            scope=scope,
+            through=through,
+            blockers=batch.blockers.get(key, ()),
+        )
+        evaluated += 1
     return evaluated
 
 
@@ -95,14 +100,12 @@ async def evaluate_account(
     settings: CorrelationSettings,
     now: datetime,
     *,
+    scope: Scope,
+    through: str | None,
     blockers: Sequence[Envelope] = (),
-    quiet: bool = False,
 ) -> None:
-    """Apply blocker events, run every rule, update health; changes go to the outbox.
-
-    ``quiet``: no event reached the account for a while (the sweeper), so the wall clock
-    completes its periods.
-    """
+    """Apply blocker events, run the rules of ``scope``, update health; changes go to the
+    outbox. A judgement (``Scope.JUDGEMENT``) records the account as judged ``through``."""
     config = evaluation_config(settings)
     plan = await store.get_plan(session, tenant_id, account_id)
     open_rows = {
@@ -120,13 +123,17 @@ async def evaluate_account(
         _apply_decision(session, tenant_id, account_id, decision, open_rows, now)
     window = config.thresholds.reorganization_window + config.thresholds.reorganization_quiet_window
     marks = await store.marks_since(session, tenant_id, account_id, now - window)
-    buckets = await store.load_buckets(
-        session,
-        tenant_id,
-        [account_id],
-        plan_metrics(plan),
-        config.unit,
-        first_period(now, config),
+    buckets = (
+        await store.load_buckets(
+            session,
+            tenant_id,
+            [account_id],
+            plan_metrics(plan),
+            config.unit,
+            first_period(now, config),
+        )
+        if through is not None
+        else {}
     )
     state = AccountState(
         account_id=account_id,
@@ -140,10 +147,12 @@ async def evaluate_account(
         ),
         open_signals={key: row.evidence for key, row in open_rows.items()},
     )
-    result = evaluate(state, now, config, quiet=quiet)
+    result = evaluate(state, now, config, scope=scope, through=through)
     for change in result.changes:
         _apply_decision(session, tenant_id, account_id, change, open_rows, now)
     await _record_health(session, tenant_id, account_id, result, settings, now)
+    if scope is Scope.JUDGEMENT and through is not None:
+        await store.set_judged(session, tenant_id, account_id, through)
 
 
 def _apply_decision(
@@ -209,10 +218,11 @@ async def _record_health(
     settings: CorrelationSettings,
     now: datetime,
 ) -> None:
-    score = round(max(0.0, min(100.0, result.health.score)), 2)
+    health = result.health
+    score = round(max(0.0, min(100.0, health.score)), 2)
     components = {
         c.name: {"score": c.score, "weight": c.weight, "contribution": round(c.contribution, 2)}
-        for c in result.health.components
+        for c in health.components
     }
     snapshot = await store.get_health(session, tenant_id, account_id)
     if snapshot is None:

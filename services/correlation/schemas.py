@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.correlation.buckets import PeriodUnit
 from services.correlation.cohorts import ItineraryStep, PooledEffect
 from services.correlation.correlations import LagCorrelation, PairCorrelation
+from services.correlation.evaluation import Progress
 from services.correlation.leadlag import LagTest, LeadLag
 from services.correlation.plans import ActivityTarget, Objective
 from services.correlation.projection import Projection
@@ -325,9 +326,18 @@ class HealthOut(BaseModel):
     components: list[ComponentOut]
     open_signals: list[SignalType]
     computed_at: datetime
+    judged_through: str | None = Field(
+        description="The last complete period the period rules judged (the health is as of it); "
+        "null while the account is catching up on its history."
+    )
+    watermark: datetime | None = Field(
+        description="The latest event time of a value applied to the account."
+    )
 
     @classmethod
-    def of(cls, row: HealthSnapshotRow, open_signals: list[SignalRow]) -> HealthOut:
+    def of(
+        cls, row: HealthSnapshotRow, open_signals: list[SignalRow], progress: Progress
+    ) -> HealthOut:
         return cls(
             account_id=row.account_id,
             score=row.score,
@@ -336,6 +346,8 @@ class HealthOut(BaseModel):
             ],
             open_signals=[SignalType(s.signal_type) for s in open_signals],
             computed_at=row.computed_at,
+            judged_through=progress.judged_through,
+            watermark=progress.watermark,
         )
 
 

@@ -112,12 +112,12 @@ class CorrelationSettings(ServiceSettings):
         description="How far below the baseline the dropped periods must still lie without "
         "their lowest one: a drop does not rest on a single week.",
     )
-    adoption_drop_min_periods: int = Field(
-        default=2,
-        ge=1,
-        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_MIN_PERIODS",
-        description="Complete periods a drop must last before it is raised: one low week (a "
-        "holiday) is not a lasting drop.",
+    adoption_drop_single_period_z: float = Field(
+        default=3.5,
+        gt=0,
+        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_SINGLE_PERIOD_Z",
+        description="The z a drop seen in the latest period only must reach: one low period "
+        "needs stronger evidence than a run of them.",
     )
     adoption_baseline_periods: int = Field(
         default=12,
@@ -168,7 +168,18 @@ class CorrelationSettings(ServiceSettings):
         default=3600.0,
         gt=0,
         validation_alias="AMPM_CORRELATION_SWEEP_INTERVAL_SECONDS",
-        description="Accounts not evaluated for this long are re-evaluated without new events.",
+        description="Accounts not evaluated for this long are re-evaluated without new events, "
+        "and an account whose data lags the wall clock by more than a period is judged by the "
+        "wall clock once no event reached it for this long.",
+    )
+    tail_idle_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        validation_alias="AMPM_CORRELATION_TAIL_IDLE_SECONDS",
+        description="An account whose data reaches the period before the last one the wall "
+        "clock completed is judged by the wall clock once no event reached it for this long "
+        "(an account that lags further waits the sweep interval: a paused backfill is not a "
+        "silent account).",
     )
     sweep_max_backlog: int = Field(
         default=1000,
@@ -197,7 +208,7 @@ class CorrelationSettings(ServiceSettings):
             reorganization_quiet_window=timedelta(days=self.reorganization_quiet_days),
             drop=DropRule(
                 baseline_periods=self.adoption_baseline_periods,
-                min_periods=self.adoption_drop_min_periods,
+                z_single=self.adoption_drop_single_period_z,
                 z_robust=self.adoption_drop_z_robust,
                 z_threshold=self.adoption_drop_z,
                 min_drop_share=self.adoption_drop_min_share,

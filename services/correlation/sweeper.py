@@ -21,15 +21,19 @@ from shared.topics import Topics
 
 log = structlog.get_logger(__name__)
 
-# Checking often is cheap (one indexed query); the interval decides how stale is stale.
+# Checking often is cheap (one indexed query); the idle times decide how stale is stale.
 MAX_PAUSE_SECONDS = 60.0
+MIN_PAUSE_SECONDS = 0.1
 
 
 async def run_sweeper(
     sessions: async_sessionmaker[AsyncSession], settings: CorrelationSettings, relay: OutboxRelay
 ) -> None:
     """Sweep until cancelled; a full batch is followed at once by the next one."""
-    pause = min(MAX_PAUSE_SECONDS, settings.sweep_interval_seconds / 4)
+    pause = max(
+        MIN_PAUSE_SECONDS,
+        min(MAX_PAUSE_SECONDS, settings.sweep_interval_seconds / 4, settings.tail_idle_seconds / 4),
+    )
     topic = Topics(settings.topic_namespace).events
     while True:
         try:

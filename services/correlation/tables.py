@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     Index,
     Integer,
     String,
+    false,
     func,
     text,
 )
@@ -39,8 +41,19 @@ class AccountRow(Base):
     segment: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    # Progress in event time (``evaluation.Progress``): the latest occurred_at of a value
+    # applied, the last period the period rules judged, whether a value arrived for a judged
+    # period since, and when an event was last applied (processing time).
+    watermark: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    judged_through: Mapped[str | None] = mapped_column(String(20), default=None)
+    rejudge: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    touched_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
-    __table_args__ = (Index("ix_corr_accounts_segment", "tenant_id", "segment"),)
+    __table_args__ = (
+        Index("ix_corr_accounts_segment", "tenant_id", "segment"),
+        # The sweeper looks for accounts with periods left to judge, the idle ones first.
+        Index("ix_corr_accounts_touched_at", "touched_at"),
+    )
 
 
 class PersonRow(Base):

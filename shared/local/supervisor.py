@@ -46,6 +46,9 @@ def _service_env(settings: ServiceSettings) -> dict[str, str]:
         "AMPM_CORRELATION_SWEEP_INTERVAL_SECONDS": os.environ.get(
             "AMPM_CORRELATION_SWEEP_INTERVAL_SECONDS", "20"
         ),
+        "AMPM_CORRELATION_TAIL_IDLE_SECONDS": os.environ.get(
+            "AMPM_CORRELATION_TAIL_IDLE_SECONDS", "10"
+        ),
         "AMPM_EQUIVALENTS_DIGEST_POLL_SECONDS": os.environ.get(
             "AMPM_EQUIVALENTS_DIGEST_POLL_SECONDS", "5"
         ),

@@ -1,24 +1,26 @@
-"""Event-time evaluation: periods complete by the account's watermark, and a history replayed in
-any batching gives the same final signals without flaps (a property test over batchings)."""
+"""Event-time evaluation: periods complete by the account's watermark, an account catching up is
+not judged, and a history replayed in any batching gives the same final signals without flaps
+(a property test over batchings, orders within the lateness and the plan's arrival)."""
 
 from __future__ import annotations
 
-import itertools
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.correlation.buckets import Bucket, fold, last_complete_period, period_key
 from services.correlation.evaluation import (
     USAGE_METRIC,
-    AccountState,
     EvaluationConfig,
-    complete_through,
-    evaluate,
+    Progress,
+    Scope,
+    clock_through,
+    due_on_events,
+    due_when_idle,
+    on_events,
+    on_sweep,
+    watermark_through,
 )
 from services.correlation.plans import (
     ActivityCategory,
@@ -31,41 +33,33 @@ from services.correlation.plans import (
     StakeholderStatus,
     SuccessPlan,
 )
-from services.correlation.risk import Raise, Resolve, Update
 from shared.signals import SignalType
+from tests.support.replay import AccountReplay, Value, replay
 
-NOW = datetime(2026, 11, 25, 15, tzinfo=UTC)  # a Wednesday
+NOW = datetime(2026, 11, 25, 15, tzinfo=UTC)  # a Wednesday of 2026-W48
 CONFIG = EvaluationConfig(allowed_lateness=timedelta(hours=1))
 WEEKS = 16
 
 
-@dataclass(frozen=True)
-class Event:
-    """One usage or activity value of the replayed account."""
-
-    metric: str
-    value: float
-    occurred_at: datetime
-
-
-def _history(seed: int, drop_weeks: int) -> list[Event]:
-    """16 weeks of usage (about 200 a week, +-5%) and an activity near its target of 20; the
-    last ``drop_weeks`` weeks of usage 45% lower. Sorted by event time."""
+def _history(seed: int, drop_weeks: int, *, through_now: bool = False) -> list[Value]:
+    """16 weeks of usage (about 200 a week, +-5%) and an activity near its target of 20, up to
+    last Sunday (or up to now); the last ``drop_weeks`` full weeks of usage 45% lower.
+    Sorted by event time."""
     rng = random.Random(seed)
-    first = NOW - timedelta(weeks=WEEKS)
-    events = []
-    for week in range(WEEKS):
-        level = 200 * (0.55 if week >= WEEKS - drop_weeks else 1.0)
-        for _ in range(round(level * rng.uniform(0.95, 1.05))):
-            events.append(
-                Event(
-                    "report.viewed", 1.0, first + timedelta(weeks=week, hours=rng.uniform(0, 160))
-                )
-            )
-        events.append(
-            Event("contacts", 20 * rng.uniform(0.95, 1.05), first + timedelta(weeks=week, days=2))
-        )
-    return sorted(events, key=lambda e: e.occurred_at)
+    monday = datetime(2026, 11, 23, tzinfo=UTC)
+    first = monday - timedelta(weeks=WEEKS)
+    values = []
+    for week in range(WEEKS + (1 if through_now else 0)):
+        level = 200 * (0.55 if WEEKS - drop_weeks <= week < WEEKS else 1.0)
+        hours = 160.0 if week < WEEKS else (NOW - monday).total_seconds() / 3600 - 1
+        share = hours / 160
+        for _ in range(round(level * share * rng.uniform(0.95, 1.05))):
+            at = first + timedelta(weeks=week, hours=rng.uniform(0, hours))
+            values.append(Value("report.viewed", 1.0, at, usage=True))
+        if week < WEEKS:
+            contacts = 20 * rng.uniform(0.95, 1.05)
+            values.append(Value("contacts", contacts, first + timedelta(weeks=week, days=2)))
+    return sorted(values, key=lambda v: v.occurred_at)
 
 
 PLAN = SuccessPlan(
@@ -89,131 +83,107 @@ PLAN = SuccessPlan(
 PEOPLE = (Stakeholder("owner", StakeholderRole.ADOPTION_OWNER, StakeholderStatus.ACTIVE, NOW),)
 
 
-class Replay:
-    """The pipeline in miniature: fold each batch into buckets, evaluate, apply the changes."""
-
-    def __init__(self) -> None:
-        self.buckets: dict[tuple[str, str], Bucket] = {}
-        self.open: dict[tuple[SignalType, str], dict[str, object]] = {}
-        self.published: list[tuple[str, SignalType]] = []
-
-    def apply(self, batch: Sequence[Event]) -> None:
-        for event in batch:
-            for metric, value in ((event.metric, event.value), (USAGE_METRIC, 1.0)):
-                if metric == USAGE_METRIC and event.metric != "report.viewed":
-                    continue
-                key = (metric, period_key(event.occurred_at))
-                current = self.buckets.get(key)
-                self.buckets[key] = (
-                    Bucket.open(
-                        tenant_id="t",
-                        account_id="a",
-                        metric=metric,
-                        value=value,
-                        occurred_at=event.occurred_at,
-                    )
-                    if current is None
-                    else fold(current, value, event.occurred_at)
-                )
-
-    def evaluate(self, plan: SuccessPlan | None, *, quiet: bool) -> None:
-        by_metric: dict[str, list[Bucket]] = {}
-        for (metric, _), bucket in sorted(self.buckets.items()):
-            by_metric.setdefault(metric, []).append(bucket)
-        state = AccountState("a", plan, PEOPLE, by_metric, open_signals=dict(self.open))
-        for change in evaluate(state, NOW, CONFIG, quiet=quiet).changes:
-            key = (change.signal_type, change.subject)
-            if isinstance(change, Raise):
-                self.open[key] = dict(change.evidence)
-                self.published.append(("raised", change.signal_type))
-            elif isinstance(change, Resolve):
-                self.open.pop(key, None)
-                self.published.append(("resolved", change.signal_type))
-            elif isinstance(change, Update):
-                self.open[key] = dict(change.evidence)
-
-
-def _replay(events: list[Event], cuts: list[int], plan_at: int, jitter: random.Random) -> Replay:
-    """Replay in batches cut at ``cuts``; events of one day may swap places (within the
-    lateness a producer's retries cause); the plan arrives before batch ``plan_at``."""
-    shuffled = sorted(events, key=lambda e: (e.occurred_at.date(), jitter.random()))
-    replay = Replay()
-    bounds = [0, *sorted(set(cuts)), len(shuffled)]
-    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
-        replay.apply(shuffled[start:end])
-        replay.evaluate(PLAN if index >= plan_at else None, quiet=False)
-    replay.evaluate(PLAN, quiet=True)  # the sweeper, once the account went quiet
-    return replay
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
-    drop_weeks=st.sampled_from([0, 0, 3, 6]),
+    drop_weeks=st.sampled_from([0, 0, 1, 3, 6]),
     cut_fractions=st.lists(st.floats(0, 1), max_size=12),
-    plan_at=st.integers(0, 6),
+    plan_at=st.integers(0, 14),
+    through_now=st.booleans(),
 )
 def test_any_batching_of_a_history_gives_the_final_signals_without_flaps(
-    seed: int, drop_weeks: int, cut_fractions: list[float], plan_at: int
+    seed: int, drop_weeks: int, cut_fractions: list[float], plan_at: int, through_now: bool
 ) -> None:
-    events = _history(seed, drop_weeks)
-    cuts = [int(f * len(events)) for f in cut_fractions]
-    replay = _replay(events, cuts, plan_at, random.Random(seed))
-    at_once = _replay(events, [], 0, random.Random(seed))
-    assert set(replay.open) == set(at_once.open)
-    assert not [change for change in replay.published if change[0] == "resolved"]  # no flaps
+    values = _history(seed, drop_weeks, through_now=through_now)
+    jitter = random.Random(seed)
+    # Events of one day may swap places (within the lateness a producer's retries cause).
+    shuffled = sorted(values, key=lambda v: (v.occurred_at.date(), jitter.random()))
+    cuts = [int(f * len(values)) for f in cut_fractions]
+    batched = replay(
+        shuffled, CONFIG, now=NOW, cuts=cuts, plan=PLAN, plan_at=plan_at, stakeholders=PEOPLE
+    )
+    at_once = replay(values, CONFIG, now=NOW, plan=PLAN, stakeholders=PEOPLE)
+    assert batched.open.keys() == at_once.open.keys()
+    assert batched.resolved() == []  # no flaps
     expected = {(SignalType.ADOPTION_DROP, USAGE_METRIC)} if drop_weeks else set()
-    assert set(replay.open) == expected
-    for key, evidence in replay.open.items():
+    assert set(batched.open) == expected
+    for key, evidence in batched.open.items():
         assert evidence == at_once.open[key] | {"detected_at": evidence["detected_at"]}
+    assert batched.judgements <= 2  # judged once its data is current, not once per batch
 
 
 def test_a_period_is_complete_once_the_watermark_passes_its_end_plus_lateness() -> None:
     monday = datetime(2026, 11, 23, tzinfo=UTC)  # 2026-W48 starts
-    bucket = Bucket.open(
-        tenant_id="t", account_id="a", metric=USAGE_METRIC, value=1, occurred_at=monday
-    )
-    state = AccountState("a", None, (), {USAGE_METRIC: [bucket]})
     # 00:00 Monday is the end of W47, but an hour of lateness is allowed.
-    assert complete_through(state, NOW, CONFIG, quiet=False) == "2026-W46"
-    later = Bucket.open(
-        tenant_id="t",
-        account_id="a",
-        metric=USAGE_METRIC,
-        value=1,
-        occurred_at=monday + timedelta(hours=2),
-    )
-    state = AccountState("a", None, (), {USAGE_METRIC: [later]})
-    assert complete_through(state, NOW, CONFIG, quiet=False) == "2026-W47"
-    # A quiet account completes by the wall clock; an account without data not at all.
-    old = Bucket.open(
-        tenant_id="t",
-        account_id="a",
-        metric=USAGE_METRIC,
-        value=1,
-        occurred_at=monday - timedelta(weeks=5),
-    )
-    state = AccountState("a", None, (), {USAGE_METRIC: [old]})
-    assert complete_through(state, NOW, CONFIG, quiet=True) == last_complete_period(NOW)
-    assert complete_through(AccountState("a", None, (), {}), NOW, CONFIG, quiet=False) is None
+    assert watermark_through(monday, NOW, CONFIG) == "2026-W46"
+    assert watermark_through(monday + timedelta(hours=2), NOW, CONFIG) == "2026-W47"
+    # Never beyond the wall clock, whatever the events claim.
+    assert watermark_through(NOW + timedelta(weeks=3), NOW, CONFIG) == clock_through(NOW, CONFIG)
+    assert watermark_through(None, NOW, CONFIG) is None
+
+
+def test_an_account_catching_up_is_not_judged_until_its_data_is_current() -> None:
+    behind = Progress(watermark=NOW - timedelta(weeks=6), touched_at=NOW)
+    assert due_on_events(behind, NOW, CONFIG) is None
+    assert on_events(behind, NOW, CONFIG, lifecycle=True) == (Scope.LIFECYCLE, None)
+    current = Progress(watermark=NOW - timedelta(hours=1), touched_at=NOW)
+    assert due_on_events(current, NOW, CONFIG) == "2026-W47"
+    judged = Progress(watermark=NOW, judged_through="2026-W47", touched_at=NOW)
+    assert due_on_events(judged, NOW, CONFIG) is None
+    assert on_events(judged, NOW, CONFIG, lifecycle=True) == (Scope.CURRENT, "2026-W47")
+
+
+def test_an_idle_account_is_judged_by_the_wall_clock_after_its_idle_time() -> None:
+    sunday = datetime(2026, 11, 22, 22, tzinfo=UTC)  # its data reaches the end of W47
+    tail = Progress(watermark=sunday, touched_at=NOW)
+    assert due_when_idle(tail, NOW + CONFIG.tail_idle / 2, CONFIG) is None
+    assert due_when_idle(tail, NOW + CONFIG.tail_idle, CONFIG) == "2026-W47"
+    # Six weeks behind: a backfill may only have paused, so it waits the quiet interval.
+    paused = Progress(watermark=NOW - timedelta(weeks=6), touched_at=NOW)
+    assert due_when_idle(paused, NOW + CONFIG.tail_idle, CONFIG) is None
+    assert due_when_idle(paused, NOW + CONFIG.quiet_after, CONFIG) == "2026-W47"
+    done = Progress(watermark=sunday, judged_through="2026-W47", touched_at=NOW)
+    assert due_when_idle(done, NOW + CONFIG.quiet_after, CONFIG) is None
+    assert on_sweep(done, NOW, CONFIG) == (Scope.CURRENT, "2026-W47")
+    late = Progress(watermark=sunday, judged_through="2026-W47", rejudge=True, touched_at=NOW)
+    assert due_when_idle(late, NOW + CONFIG.tail_idle, CONFIG) == "2026-W47"
 
 
 def test_weeks_still_on_their_way_are_not_read_as_zero_usage() -> None:
-    events = _history(3, 0)
+    values = _history(3, 0)
     cut = NOW - timedelta(weeks=6)  # a consumer batch ends mid-history
-    replay = Replay()
-    replay.apply([e for e in events if e.occurred_at < cut])
-    replay.evaluate(None, quiet=False)
-    assert replay.published == []
+    account = AccountReplay(CONFIG, stakeholders=PEOPLE)
+    account.put_plan(PLAN, NOW)
+    account.apply([v for v in values if v.occurred_at < cut], NOW)
+    account.sweep(NOW + CONFIG.tail_idle)  # idle a minute: a paused backfill, not a silence
+    assert account.published == []
+    assert account.judgements == 0
 
 
-def test_a_change_found_while_catching_up_says_so_and_dates_itself_in_event_time() -> None:
-    events = _history(5, 5)
-    replay = Replay()
-    replay.apply([e for e in events if e.occurred_at < NOW - timedelta(weeks=2)])
-    replay.evaluate(None, quiet=False)
-    assert replay.published == [("raised", SignalType.ADOPTION_DROP)]
-    evidence = replay.open[(SignalType.ADOPTION_DROP, USAGE_METRIC)]
+def test_a_change_found_in_history_dates_itself_in_event_time_and_says_it_is_old_news() -> None:
+    values = _history(5, 5)
+    account = replay(values, CONFIG, now=NOW, plan=PLAN, stakeholders=PEOPLE)
+    assert [p.signal_type for p in account.raised()] == [SignalType.ADOPTION_DROP]
+    evidence = account.raised()[0].evidence
     assert evidence["catching_up"] is True
-    assert datetime.fromisoformat(str(evidence["as_of"])) < NOW - timedelta(weeks=2)
-    assert evidence["detected_at"] == NOW.isoformat()
+    # 45% down from about 200 a week is clear in its first week: true from the end of that week
+    # (the weekly judgement that would have seen it), detected once the quiet account was judged.
+    assert evidence["drop_started"] == "2026-W43"
+    assert evidence["as_of"] == datetime(2026, 10, 26, tzinfo=UTC).isoformat()
+    assert evidence["detected_at"] == (NOW + CONFIG.quiet_after).isoformat()
+
+
+def test_a_history_sent_after_live_data_is_judged_again_whole() -> None:
+    values = _history(9, 0, through_now=True)
+    recent = [v for v in values if v.occurred_at >= NOW - timedelta(weeks=2)]
+    older = [v for v in values if v.occurred_at < NOW - timedelta(weeks=2)]
+    account = AccountReplay(CONFIG, stakeholders=PEOPLE)
+    account.put_plan(PLAN, NOW)
+    account.apply(recent, NOW)  # live data first: judged, too short to say anything
+    assert account.judgements == 1
+    for start in range(0, len(older), 500):  # then the history, in batches, all late data
+        account.apply(older[start : start + 500], NOW)
+    assert account.judgements == 1 and account.progress.rejudge
+    account.sweep(NOW + CONFIG.tail_idle)
+    assert account.judgements == 2 and not account.progress.rejudge
+    assert account.published == []

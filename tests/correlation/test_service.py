@@ -45,6 +45,7 @@ def settings(base_settings: dict[str, object]) -> CorrelationSettings:
         **base_settings,  # type: ignore[arg-type]
         consumer_group=f"correlation-{base_settings['topic_namespace']}",
         outbox_poll_seconds=0.1,
+        tail_idle_seconds=0.5,
     )
 
 
@@ -196,6 +197,15 @@ async def test_northwind_ampm_view_shows_the_leading_activity_projection_and_tar
         == f"{deadline.isocalendar()[0]}-W{deadline.isocalendar()[1]:02d}"
     )
 
+    # Its data ends in the last complete week: judged by the wall clock once it is idle.
+    async def judged() -> bool:
+        got = await client.get(f"/v1/accounts/{northwind.ACCOUNT}/health", headers=auth(tenant))
+        if got.status_code != 200:
+            return False
+        components = {c["name"]: c["score"] for c in got.json()["components"]}
+        return components["objective_progress"] is not None
+
+    await eventually(judged)
     health = await client.get(f"/v1/accounts/{northwind.ACCOUNT}/health", headers=auth(tenant))
     assert health.status_code == 200
     body = health.json()

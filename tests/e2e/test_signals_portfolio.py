@@ -3,7 +3,6 @@ Kafka and PostgreSQL; every injected risk found, nothing raised on clean account
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.correlation.buckets import last_complete_period
 from shared.kafka import group_backlog
 from shared.tenant_store import CreatedTenant
 from shared.topics import Topics
@@ -30,6 +30,7 @@ async def quick_sweeping_system(
 ) -> AsyncIterator[System]:
     environment = system_environment(base_settings) | {
         "AMPM_CORRELATION_SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
+        "AMPM_CORRELATION_TAIL_IDLE_SECONDS": str(SWEEP_SECONDS),
     }
     running = await start_system(environment, tenant, tmp_path)
     try:
@@ -76,26 +77,21 @@ async def test_a_backfilled_portfolio_raises_every_injected_risk_and_nothing_on_
         return await group_backlog(bootstrap, group, Topics(namespace).events) == 0
 
     await eventually(read_everything, deadline_seconds=240)
-    drained_at = time.time()
     base = system.url("correlation")
     signals: dict[str, list[dict[str, Any]]] = {}
 
     async with httpx.AsyncClient(base_url=base, headers=system.secret_headers()) as http:
+        last_week = last_complete_period(datetime.now(UTC))
 
-        async def swept_after_the_backfill() -> bool:
-            # Every account evaluated as quiet after the last event: its final judgement.
+        async def judged_after_the_backfill() -> bool:
+            # Every account judged through the last complete week: its final judgement.
             for account in portfolio:
                 health = await http.get(f"/v1/accounts/{account.account_id}/health")
-                if health.status_code != 200:
-                    return False
-                computed = datetime.fromisoformat(health.json()["computed_at"])
-                if computed.tzinfo is None:
-                    computed = computed.replace(tzinfo=UTC)
-                if computed.timestamp() < drained_at + SWEEP_SECONDS:
+                if health.status_code != 200 or health.json()["judged_through"] != last_week:
                     return False
             return True
 
-        await eventually(swept_after_the_backfill, deadline_seconds=240)
+        await eventually(judged_after_the_backfill, deadline_seconds=240)
         for account in portfolio:
             listed = await http.get(f"/v1/accounts/{account.account_id}/signals")
             signals[account.account_id] = listed.json()["signals"]
