@@ -2,9 +2,13 @@
 
 Starts its own Kafka broker and PostgreSQL (or uses AMPM_DATABASE_URL as maintenance database
 and AMPM_TEST_KAFKA_BOOTSTRAP), runs ingest and correlation as processes, PUTs every account's
-success plan and posts ``--weeks`` weeks of history through ``POST /v1/events`` as a vendor
-backfills when it connects (``tests/support/portfolio.py``: clean accounts under five noise
-models, and each injected risk). Once the sweeper has judged every account as quiet, it prints:
+success plan (before its history, or after it for some accounts of ``scenarios``) and posts
+``--weeks`` weeks of history through ``POST /v1/events`` as a vendor backfills when it connects.
+The accounts come from two independent generators (``--generator``): ``portfolio``
+(``tests/support/portfolio.py``: clean accounts under five noise models, and each injected risk)
+and ``scenarios`` (``tests/support/scenarios.py``: seven other noise models, risks over a range
+of sizes and ages, plans without named people). Once every account was judged through the last
+complete week, it prints:
 
 - recall per signal type: accounts of that risk whose signal is open at the end (raised, for
   the final ``objective_achieved``);
@@ -17,7 +21,7 @@ models, and each injected risk). Once the sweeper has judged every account as qu
   the POST to its ``signal.raised`` on the signals topic (p50/p99), against the baseline of the
   same POST to its event on the events topic, measured in the same run.
 
-    .venv/bin/python bench/signals.py --clean 100 --per-risk 15 --weeks 20
+    .venv/bin/python bench/signals.py --clean 100 --per-risk 15 --weeks 20 --generator both
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from services.correlation.buckets import last_complete_period  # noqa: E402
 from shared.kafka import group_backlog  # noqa: E402
 from shared.local.processes import ServiceProcess  # noqa: E402
 from shared.local.stack import (  # noqa: E402
@@ -50,13 +56,55 @@ from shared.local.stack import (  # noqa: E402
 )
 from shared.signals import SignalChange, SignalChangeType  # noqa: E402
 from shared.topics import Topics  # noqa: E402
-from tests.support.portfolio import (  # noqa: E402
-    CLEAN_KINDS,
-    RISK_KINDS,
-    PortfolioAccount,
-    batches,
-    build_portfolio,
-)
+from tests.support.portfolio import RISK_KINDS, batches, build_portfolio  # noqa: E402
+from tests.support.scenarios import build_scenarios  # noqa: E402
+
+
+@dataclass(frozen=True)
+class BenchAccount:
+    """One generated account: its history, plan, truth and noise model."""
+
+    account_id: str
+    expected: str | None
+    model: str
+    events: list[dict[str, Any]]
+    plan: dict[str, Any]
+    plan_first: bool
+    sponsor_id: str
+
+
+def generate(args: argparse.Namespace) -> list[BenchAccount]:
+    """The accounts of the chosen generators (half the clean and risk counts each for both)."""
+    both = args.generator == "both"
+    clean = args.clean // 2 if both else args.clean
+    per_risk = max(1, args.per_risk // 2) if both else args.per_risk
+    found: list[BenchAccount] = []
+    if args.generator in ("portfolio", "both"):
+        for a in build_portfolio(
+            args.seed, clean=clean, per_risk=per_risk, weeks=args.weeks, scale=args.scale
+        ):
+            model = a.kind if a.expected is None else "injected"
+            found.append(
+                BenchAccount(
+                    a.account_id, a.expected, model, a.events, a.plan, True, f"{a.account_id}-p0"
+                )
+            )
+    if args.generator in ("scenarios", "both"):
+        for s in build_scenarios(args.seed, clean=clean, per_risk=per_risk, weeks=args.weeks):
+            model = s.model if s.expected is None else "injected"
+            found.append(
+                BenchAccount(
+                    s.account_id,
+                    s.expected,
+                    model,
+                    s.events,
+                    s.plan,
+                    s.plan_first,
+                    f"{s.account_id}-u0",
+                )
+            )
+    return found
+
 
 SERVICES = ("ingest", "correlation")
 SWEEP_SECONDS = 5.0
@@ -100,54 +148,57 @@ async def backfill(
     ingest: str,
     correlation: str,
     keys: dict[str, dict[str, str]],
-    portfolio: list[PortfolioAccount],
+    portfolio: list[BenchAccount],
 ) -> tuple[int, float]:
-    """PUT the plans, post the history in event-time order; (events posted, seconds)."""
+    """PUT the plans (those of accounts that put it first), post the history in event-time
+    order, PUT the other plans; (events posted, seconds)."""
     started = time.perf_counter()
     history = sorted(
         (event for account in portfolio for event in account.events),
         key=lambda event: event["occurred_at"],
     )
     async with httpx.AsyncClient(timeout=120) as http:
-        for account in portfolio:
-            answer = await http.put(
-                f"{correlation}/v1/accounts/{account.account_id}/success-plan",
-                json=account.plan,
-                headers=keys["secret"],
-            )
-            answer.raise_for_status()
+
+        async def put_plans(first: bool) -> None:
+            for account in portfolio:
+                if account.plan_first is not first:
+                    continue
+                answer = await http.put(
+                    f"{correlation}/v1/accounts/{account.account_id}/success-plan",
+                    json=account.plan,
+                    headers=keys["secret"],
+                )
+                answer.raise_for_status()
+
+        await put_plans(first=True)
         for body in batches(history, BATCH):
             answer = await http.post(
                 f"{ingest}/v1/events", json={"events": body}, headers=keys["write"]
             )
             answer.raise_for_status()
+        await put_plans(first=False)
     return len(history), time.perf_counter() - started
 
 
 async def judged_quiet(
-    bootstrap: str, correlation: str, secret: dict[str, str], portfolio: list[PortfolioAccount]
+    bootstrap: str, correlation: str, secret: dict[str, str], portfolio: list[BenchAccount]
 ) -> float:
-    """Wait until the correlation group has read every event, then until every account's
-    health was computed a sweep interval after that: the sweeper judged it as quiet, on all its
-    history. Returns the seconds the consumer needed after the last POST."""
+    """Wait until the correlation group has read every event, then until every account was
+    judged through the last complete week (for most, by the sweeper once it was idle). Returns
+    the seconds the consumer needed after the last POST."""
     started = time.perf_counter()
     while True:
         if await group_backlog(bootstrap, "ampm-correlation", Topics().events) == 0:
             break
         await asyncio.sleep(1.0)
     drained = time.perf_counter() - started
-    moment = time.time()
+    last_week = last_complete_period(datetime.now(UTC))
     pending = {account.account_id for account in portfolio}
     async with httpx.AsyncClient(base_url=correlation, headers=secret, timeout=60) as http:
         while pending:
             for account_id in sorted(pending):
                 health = await http.get(f"/v1/accounts/{account_id}/health")
-                if health.status_code != 200:
-                    continue
-                computed = datetime.fromisoformat(health.json()["computed_at"])
-                if computed.tzinfo is None:
-                    computed = computed.replace(tzinfo=UTC)
-                if computed.timestamp() >= moment + SWEEP_SECONDS:
+                if health.status_code == 200 and health.json()["judged_through"] == last_week:
                     pending.discard(account_id)
             if pending:
                 await asyncio.sleep(1.0)
@@ -183,7 +234,7 @@ async def off_track_mismatches(
 async def live_departures(
     ingest: str,
     write: dict[str, str],
-    accounts: list[PortfolioAccount],
+    accounts: list[BenchAccount],
     signals: Tape,
     events: Tape,
 ) -> tuple[list[float], list[float]]:
@@ -193,7 +244,7 @@ async def live_departures(
     to_event: list[float] = []
     async with httpx.AsyncClient(timeout=30, headers=write) as http:
         for account in accounts:
-            person, marker = f"{account.account_id}-p0", uuid.uuid4().hex  # the sponsor
+            person, marker = account.sponsor_id, uuid.uuid4().hex
             seen_signals, seen_events = len(signals.records), len(events.records)
             departure = {
                 "id": marker,
@@ -235,38 +286,46 @@ async def _first(tape: Tape, seen: int, needle: str, *, raised: bool) -> float:
 
 
 def report(
-    portfolio: list[PortfolioAccount],
+    portfolio: list[BenchAccount],
     changes: list[SignalChange],
     signals: dict[str, list[dict[str, Any]]],
 ) -> None:
     """Print recall, false alarms and flaps."""
-    kinds = {account.account_id: account.kind for account in portfolio}
+    known = {account.account_id for account in portfolio}
     clean = [a for a in portfolio if a.expected is None]
     published: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     for change in changes:
-        if change.signal_type is not None and change.account_id in kinds:
+        if change.signal_type is not None and change.account_id in known:
             published[change.account_id][(change.signal_type.value, change.type.value)] += 1
-    print("\nrecall (injected risk found at the end)")
+    print("\nrecall (injected risk found at the end; portfolio acct-*, scenarios sc-*)")
     for kind in RISK_KINDS:
-        accounts = [a for a in portfolio if a.kind == kind]
-        found = sum(
-            any(
+        accounts = [a for a in portfolio if a.expected == kind]
+        hits = {
+            a.account_id: any(
                 s["type"] == kind and (s["state"] == "open" or kind == "objective_achieved")
                 for s in signals[a.account_id]
             )
             for a in accounts
+        }
+        found = sum(hits.values())
+        by_generator = ", ".join(
+            f"{prefix} {sum(hits[a.account_id] for a in accounts if a.account_id.startswith(prefix))}"
+            f"/{sum(a.account_id.startswith(prefix) for a in accounts)}"
+            for prefix in ("acct", "sc")
         )
-        print(f"  {kind:20s} {found:3d}/{len(accounts):<3d} {found / len(accounts):.2f}")
+        print(
+            f"  {kind:20s} {found:3d}/{len(accounts):<3d} {found / len(accounts):.2f}"
+            f"  ({by_generator})"
+        )
     print(f"\nfalse alarms (clean accounts on which a type was ever published, of {len(clean)})")
     types = sorted({t for a in clean for (t, _) in published[a.account_id]})
     for signal_type in types or ["(none)"]:
         hit = [a for a in clean if published[a.account_id][(signal_type, "signal.raised")]]
-        by_model = Counter(a.kind for a in hit)
-        models = ", ".join(f"{k} {n}" for k, n in sorted(by_model.items()))
-        print(f"  {signal_type:20s} {len(hit):3d} {len(hit) / len(clean):.3f}  {models}")
-    print("  per noise model: " + ", ".join(
-        f"{k} {sum(a.kind == k for a in clean)}" for k in CLEAN_KINDS
-    ))  # fmt: skip
+        by_model = Counter(a.model for a in hit)
+        named = ", ".join(f"{k} {n}" for k, n in sorted(by_model.items()))
+        print(f"  {signal_type:20s} {len(hit):3d} {len(hit) / len(clean):.3f}  {named}")
+    per_model = Counter(a.model for a in clean)
+    print("  per noise model: " + ", ".join(f"{k} {n}" for k, n in sorted(per_model.items())))
     clean_flaps = sum(
         min(n, published[a.account_id][(t, "signal.resolved")])
         for a in clean
@@ -274,20 +333,18 @@ def report(
         if change_type == "signal.raised"
     )
     risk_flaps = Counter(
-        a.kind
+        a.expected
         for a in portfolio
         if a.expected is not None
-        and a.kind != "sponsor_departure"  # the live phase resolves nothing, but departs more
-        for _ in range(published[a.account_id][(a.kind, "signal.resolved")])
+        and a.expected != "sponsor_departure"  # the live phase resolves nothing, but departs more
+        for _ in range(published[a.account_id][(a.expected, "signal.resolved")])
     )
     print(f"\nflaps: clean accounts {clean_flaps} raise/resolve pairs; risk accounts resolving")
     print(f"  their own injected type {sum(risk_flaps.values())} {dict(risk_flaps)}")
 
 
 async def run(args: argparse.Namespace) -> None:
-    portfolio = build_portfolio(
-        args.seed, clean=args.clean, per_risk=args.per_risk, weeks=args.weeks, scale=args.scale
-    )
+    portfolio = generate(args)
     with tempfile.TemporaryDirectory(prefix="ampm-signals-") as home:
         async with throwaway_infrastructure(Path(home)) as infrastructure:
             bootstrap = infrastructure.bootstrap_servers
@@ -314,10 +371,10 @@ async def run(args: argparse.Namespace) -> None:
             }
             ingest, correlation = services["ingest"].url, services["correlation"].url
             try:
-                counts = Counter(a.kind for a in portfolio)
+                clean = sum(a.expected is None for a in portfolio)
                 print(
-                    f"signals: {len(portfolio)} accounts ({sum(counts[k] for k in CLEAN_KINDS)}"
-                    f" clean), {args.weeks} weeks of history, seed {args.seed}",
+                    f"signals: {len(portfolio)} accounts ({clean} clean, {args.generator}), "
+                    f"{args.weeks} weeks of history, seed {args.seed}",
                     flush=True,
                 )
                 posted, seconds = await backfill(ingest, correlation, keys, portfolio)
@@ -344,7 +401,7 @@ async def run(args: argparse.Namespace) -> None:
                     f"\nevidence: {mismatched} of {checked} open activity_off_track signals "
                     "differ from the stored weeks"
                 )
-                live = [a for a in portfolio if a.kind != "sponsor_departure"][: args.live]
+                live = [a for a in portfolio if a.expected != "sponsor_departure"][: args.live]
                 to_signal, to_event = await live_departures(
                     ingest, keys["write"], live, signal_tape, event_tape
                 )
@@ -373,6 +430,7 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=20)
     parser.add_argument("--scale", type=float, default=1.0, help="usage volume factor")
     parser.add_argument("--live", type=int, default=40, help="accounts for live departures")
+    parser.add_argument("--generator", choices=("portfolio", "scenarios", "both"), default="both")
     asyncio.run(run(parser.parse_args()))
 
 
