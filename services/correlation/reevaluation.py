@@ -70,7 +70,9 @@ async def evaluate_accounts(
     late = [
         key
         for key, (_, earliest) in batch.extents.items()
-        if (judged := progress[key].judged_through) is not None and earliest <= judged
+        if (judged := progress[key].judged_through) is not None
+        and earliest <= judged
+        and not progress[key].rejudge
     ]
     await store.flag_rejudge(session, late)
     evaluated = 0

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -259,10 +259,10 @@ async def progress_of(
 
 async def flag_rejudge(session: AsyncSession, keys: Collection[tuple[str, str]]) -> None:
     """Note that values arrived for periods these accounts had judged already."""
-    for tenant_id, account_id in sorted(keys):
+    if keys:
         await session.execute(
             update(AccountRow)
-            .where(AccountRow.tenant_id == tenant_id, AccountRow.account_id == account_id)
+            .where(tuple_(AccountRow.tenant_id, AccountRow.account_id).in_(sorted(keys)))
             .values(rejudge=True)
         )
 
