@@ -33,7 +33,8 @@ import httpx
 import orjson
 from load import closed_loop, wait_up
 
-from shared.events import Envelope, EventKind, EventSource, utc_now
+from shared.clock import utc_now
+from shared.events import Envelope, EventKind, EventSource
 from shared.kafka import create_producer, ensure_topics
 from shared.local.paths import free_port
 from shared.local.stack import create_tenant_keys, throwaway_kafka

@@ -12,7 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.errors import Unauthorized
@@ -67,6 +68,35 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+# Security schemes: they document which key each route takes (the OpenAPI document's
+# Authorize button); the dependencies below read the header themselves and answer 401 in the
+# shared error body when it is missing or wrong.
+WRITE_KEY = HTTPBearer(
+    scheme_name="writeKey",
+    bearerFormat="ampm_wk_...",
+    description="A tenant's write key (public by design: it can only send events).",
+    auto_error=False,
+)
+SECRET_KEY = HTTPBearer(
+    scheme_name="secretKey",
+    bearerFormat="ampm_sk_...",
+    description="A tenant's secret key: reads and manages the tenant's data. Keep it server-side.",
+    auto_error=False,
+)
+ADMIN_TOKEN = HTTPBearer(
+    scheme_name="adminToken",
+    description="The operator's admin token (AMPM_ADMIN_TOKEN): manages tenants.",
+    auto_error=False,
+)
+SEGMENT_WRITE_KEY = HTTPBasic(
+    scheme_name="segmentWriteKey",
+    description="Segment SDKs: the write key as the Basic username with an empty password "
+    "(or as writeKey in the body).",
+    auto_error=False,
+)
+Credentials = HTTPAuthorizationCredentials | None
+
+
 async def _tenant_for(request: Request, kind: KeyKind) -> Tenant:
     token = bearer_token(request)
     if token is None:
@@ -80,17 +110,23 @@ async def _tenant_for(request: Request, kind: KeyKind) -> Tenant:
     return tenant
 
 
-async def write_tenant(request: Request) -> Tenant:
+async def write_tenant(
+    request: Request, _credentials: Annotated[Credentials, Security(WRITE_KEY)]
+) -> Tenant:
     """The tenant of the request's write key (ingestion)."""
     return await _tenant_for(request, KeyKind.WRITE)
 
 
-async def secret_tenant(request: Request) -> Tenant:
+async def secret_tenant(
+    request: Request, _credentials: Annotated[Credentials, Security(SECRET_KEY)]
+) -> Tenant:
     """The tenant of the request's secret key (management APIs)."""
     return await _tenant_for(request, KeyKind.SECRET)
 
 
-async def admin_access(request: Request) -> None:
+async def admin_access(
+    request: Request, _credentials: Annotated[Credentials, Security(ADMIN_TOKEN)]
+) -> None:
     """Pass only with the admin token from settings; tenant management is off without one."""
     expected: str | None = request.app.state.settings.admin_token
     token = bearer_token(request)

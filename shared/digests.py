@@ -18,6 +18,7 @@ from typing import Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.clock import timestamp
 from shared.events import CLOUDEVENTS_SPEC_VERSION, CONTENT_TYPE, Header, partition_key
 
 VALUE_DIGEST: Literal["value.digest"] = "value.digest"
@@ -86,7 +87,7 @@ class ValueDigest(BaseModel):
             ("ce_id", self.id.encode()),
             ("ce_source", f"/tenants/{self.tenant_id}/equivalents".encode()),
             ("ce_type", VALUE_DIGEST.encode()),
-            ("ce_time", self.occurred_at.isoformat().encode()),
+            ("ce_time", timestamp(self.occurred_at).encode()),
             ("ce_specversion", CLOUDEVENTS_SPEC_VERSION.encode()),
             ("content-type", CONTENT_TYPE.encode()),
         ]

@@ -9,12 +9,13 @@ message without parsing its value.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from shared.clock import timestamp
 
 CLOUDEVENTS_SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -52,11 +53,6 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=200, patt
 def new_event_id() -> str:
     """A fresh event id for clients that did not send one."""
     return str(uuid.uuid4())
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
 
 
 class Envelope(BaseModel):
@@ -97,7 +93,7 @@ class Envelope(BaseModel):
             ("ce_id", self.id.encode()),
             ("ce_source", f"/tenants/{self.tenant_id}/{self.source.value}".encode()),
             ("ce_type", self.cloudevent_type.encode()),
-            ("ce_time", self.occurred_at.isoformat().encode()),
+            ("ce_time", timestamp(self.occurred_at).encode()),
             ("ce_specversion", CLOUDEVENTS_SPEC_VERSION.encode()),
             ("content-type", CONTENT_TYPE.encode()),
         ]

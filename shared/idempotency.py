@@ -15,7 +15,7 @@ import asyncio
 import functools
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
@@ -27,6 +27,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.clock import utc_now
 from shared.db import Base
 from shared.kafka import TRANSIENT_ERRORS
 
@@ -154,7 +155,7 @@ async def keep_processed_events(
         try:
             async with sessions.begin() as session:
                 forgotten = await forget_events(
-                    session, row_type, datetime.now(UTC) - retention, batch_size
+                    session, row_type, utc_now() - retention, batch_size
                 )
         except TRANSIENT_ERRORS as exc:
             log.warning("processed_events_retention_postponed", error=repr(exc)[:300])

@@ -32,6 +32,7 @@ from shared.kafka import (
     stop_producer,
 )
 from shared.logging import configure_logging
+from shared.openapi import install_openapi, operation_id
 from shared.ops import ReadinessCheck, RequestMetrics, ops_router
 from shared.settings import ServiceSettings
 from shared.topics import Topics
@@ -145,6 +146,7 @@ def build_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -152,6 +154,7 @@ def build_app(
     app.add_middleware(RejectNulCharacters)
     app.add_middleware(RequestMetrics, registry=registry)
     app.include_router(ops_router(checks, registry))
+    install_openapi(app)
     return app
 
 

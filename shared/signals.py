@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.clock import timestamp
 from shared.events import CLOUDEVENTS_SPEC_VERSION, CONTENT_TYPE, Header, partition_key
 
 
@@ -165,4 +166,4 @@ class SignalChange(BaseModel):
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat()
+    return timestamp(moment)

@@ -44,6 +44,7 @@ from services.correlation.leadlag import LeadLag, Verdict, judge_plan
 from services.correlation.plans import Aggregation, Stakeholder, SuccessPlan
 from services.correlation.projection import Projection, project_objective
 from services.correlation.series import InsufficientEvidence, Series, build_series
+from shared.clock import timestamp
 from shared.signals import ItineraryStatus, SignalType
 
 USAGE_METRIC = "$usage"
@@ -445,7 +446,7 @@ def _period_decisions(
 def _dated(raised: risk.Raise, series: Series, end: int, config: EvaluationConfig) -> risk.Raise:
     """``raised`` with ``became_true_at``: the end of the ``end``-th period of ``series``."""
     became = period_end(series.keys[end - 1], config.unit)
-    return replace(raised, evidence={**raised.evidence, "became_true_at": became.isoformat()})
+    return replace(raised, evidence={**raised.evidence, "became_true_at": timestamp(became)})
 
 
 # Evidence keys that date a signal; an open signal keeps them from its raise when its evidence
@@ -487,10 +488,10 @@ class _Stamp:
         if isinstance(change, risk.Raise):
             as_of = next((evidence[k] for k in _RAISED_AT_KEYS if evidence.get(k)), None)
         if as_of is None:
-            as_of = (self.as_of_period or self.detected_at).isoformat()
+            as_of = timestamp(self.as_of_period or self.detected_at)
         lag = self.detected_at - datetime.fromisoformat(str(as_of))
         late = lag > self.config.step + self.config.allowed_lateness
-        evidence.update(as_of=as_of, detected_at=self.detected_at.isoformat(), catching_up=late)
+        evidence.update(as_of=as_of, detected_at=timestamp(self.detected_at), catching_up=late)
         return replace(change, evidence=evidence)
 
 

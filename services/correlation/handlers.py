@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -46,6 +46,7 @@ from services.correlation.plans import SuccessPlan
 from services.correlation.reevaluation import evaluate_account, evaluate_accounts, evaluation_config
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import AccountRow, HealthSnapshotRow, SignalRow
+from shared.clock import utc_now
 from shared.events import Envelope, MalformedEnvelope
 from shared.http import field_path
 from shared.kafka import DeadLetter
@@ -80,7 +81,7 @@ async def process_records(
         except MalformedEnvelope as exc:
             letters.append(DeadLetter(record, f"malformed envelope: {exc}"))
     if envelopes:
-        moment = now or datetime.now(UTC)
+        moment = now or utc_now()
         async with sessions.begin() as session:
             batch = await apply_events(session, envelopes, settings, moment)
             evaluated = await evaluate_accounts(session, batch, settings, moment)
@@ -103,7 +104,7 @@ async def sweep_stale_accounts(
     consumer's order), and each account's progress is read again under the lock, so an account
     another instance judged meanwhile is left alone.
     """
-    moment = now or datetime.now(UTC)
+    moment = now or utc_now()
     config = evaluation_config(settings)
     before = moment - timedelta(seconds=settings.sweep_interval_seconds)
     clock = clock_through(moment, config)
@@ -149,7 +150,7 @@ async def put_plan(
     now: datetime | None = None,
 ) -> SuccessPlan:
     """Create or replace the account's plan (and the account), then evaluate it."""
-    moment = now or datetime.now(UTC)
+    moment = now or utc_now()
     try:
         plan = SuccessPlan.model_validate(
             {"id": f"plan-{account_id}", **body, "account_id": account_id}
@@ -218,7 +219,7 @@ async def analyse_plan(
     now: datetime | None = None,
 ) -> PlanAnalysis:
     """The plan's series over the evaluation window and every (activity, objective) correlation."""
-    moment = now or datetime.now(UTC)
+    moment = now or utc_now()
     config = evaluation_config(settings)
     async with sessions() as session:
         await _require_account(session, tenant_id, account_id)
@@ -258,7 +259,7 @@ async def acknowledge_signal(
     now: datetime | None = None,
 ) -> SignalRow:
     """A CSM saw the signal; a reorganisation resolves on acknowledgement."""
-    moment = now or datetime.now(UTC)
+    moment = now or utc_now()
     async with sessions.begin() as session:
         await _require_account(session, tenant_id, account_id)
         await store.lock_accounts(session, tenant_id, [account_id])
@@ -314,7 +315,7 @@ async def cohort_itinerary(
     now: datetime | None = None,
 ) -> CohortAnalysis:
     """Random-effects pooled verdicts across the accounts whose ``trait`` equals ``value``."""
-    moment = now or datetime.now(UTC)
+    moment = now or utc_now()
     config = evaluation_config(settings)
     async with sessions() as session:
         plans = await store.plans_with_trait(session, tenant_id, trait, value)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.correlation import store
+from shared.clock import utc_now
 from shared.kafka import HealingProducer
 from shared.signals import SignalChange
 
@@ -56,7 +56,7 @@ class OutboxRelay:
                     )
                 )
             await asyncio.gather(*futures)
-            await store.mark_sent(session, [row.seq for row in rows], datetime.now(UTC))
+            await store.mark_sent(session, [row.seq for row in rows], utc_now())
         return len(rows)
 
     async def run(self, producer: HealingProducer) -> None:

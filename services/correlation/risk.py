@@ -39,6 +39,7 @@ from services.correlation.plans import (
 )
 from services.correlation.projection import Projection
 from services.correlation.series import InsufficientEvidence, Series
+from shared.clock import timestamp
 from shared.events import Envelope
 from shared.signals import SIGNAL_CATEGORY, GpsCategory, SignalType
 
@@ -143,7 +144,7 @@ def sponsor_departure(
     elif departed:
         evidence = {
             "departed_sponsor_ids": [person.person_id for person in departed],
-            "departed_at": departed[-1].changed_at.isoformat(),
+            "departed_at": timestamp(departed[-1].changed_at),
         }
         condition = True
     else:
@@ -175,15 +176,15 @@ def reorganization(
     acknowledged = acknowledged_at is not None and acknowledged_at >= triggered_at
     evidence: dict[str, Any] = {
         "cause": cause,
-        "triggered_at": triggered_at.isoformat(),
+        "triggered_at": timestamp(triggered_at),
         "role_changes_in_window": changes,
         "role_change_threshold": thresholds.reorganization_role_changes,
         "window_days": thresholds.reorganization_window.days,
         "quiet_window_days": thresholds.reorganization_quiet_window.days,
-        "quiet_until": quiet_until.isoformat(),
+        "quiet_until": timestamp(quiet_until),
     }
     if acknowledged and acknowledged_at is not None:
-        evidence["acknowledged_at"] = acknowledged_at.isoformat()
+        evidence["acknowledged_at"] = timestamp(acknowledged_at)
     active = not acknowledged and now < quiet_until
     return _decide(SignalType.REORGANIZATION, account_id, is_open, active, evidence)
 
@@ -230,7 +231,7 @@ def no_adoption_owner(
         evidence.update(
             reason="departed",
             departed_owner_ids=[p.person_id for p in departed],
-            departed_at=departed[-1].changed_at.isoformat(),
+            departed_at=timestamp(departed[-1].changed_at),
         )
     else:
         evidence["reason"] = "unassigned"
@@ -503,7 +504,7 @@ def blocker_reported(event: Envelope, *, is_open: bool) -> Decision:
     evidence = {
         "blocker_id": str(blocker_id),
         "event_id": event.id,
-        "occurred_at": event.occurred_at.isoformat(),
+        "occurred_at": timestamp(event.occurred_at),
         "properties": dict(event.properties),
     }
     return _decide(
@@ -542,7 +543,7 @@ def objective_achieved(
         "periods": dict(held),
         "period": held[-1][0],
         "value": held[-1][1],
-        "reached_at": period_end(held[-1][0], series.unit).isoformat(),
+        "reached_at": timestamp(period_end(held[-1][0], series.unit)),
     }
     return _decide(SignalType.OBJECTIVE_ACHIEVED, objective.metric, is_open, True, evidence)
 

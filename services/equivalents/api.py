@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -26,6 +26,7 @@ from services.equivalents.schemas import (
     SettingsOut,
 )
 from shared.auth import SecretTenant
+from shared.clock import utc_now
 from shared.idempotent_requests import IdempotencyKey, answer_once
 
 DEFAULT_PERIOD_DAYS = 30
@@ -39,7 +40,7 @@ async def _context(request: Request) -> Context:
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    return utc_now().date()
 
 
 Ctx = Annotated[Context, Depends(_context)]
@@ -72,7 +73,7 @@ async def create_entry(
         key=idempotency_key,
         route="POST /v1/equivalents/catalog",
         body=body.model_dump(mode="json"),
-        now=datetime.now(UTC),
+        now=utc_now(),
         run=create,
     )
     return JSONResponse(answer, status_code=status_code)

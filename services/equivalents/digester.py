@@ -8,7 +8,7 @@ at any point publishes each period's digest again with the same id, never a seco
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from services.equivalents import handlers
 from services.equivalents.handlers import Context
 from services.equivalents.settings import EquivalentsSettings
+from shared.clock import utc_now
 from shared.kafka import BACKOFF_MAX_SECONDS, TRANSIENT_ERRORS, group_backlog
 from shared.service import bootstrap_topics, open_producer
 from shared.topics import Topics
@@ -54,7 +55,7 @@ async def digest_once(
     written = 0
     if backlog <= settings.equivalents_digest_max_backlog:
         delay = timedelta(seconds=settings.equivalents_digest_delay_seconds)
-        written = await handlers.produce_digests(context, datetime.now(UTC), delay)
+        written = await handlers.produce_digests(context, utc_now(), delay)
     published = 0
     while True:
         sent = await handlers.publish_digests(context, producer, topics.digests, limit=BATCH_SIZE)

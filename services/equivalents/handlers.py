@@ -11,7 +11,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,6 +43,7 @@ from services.equivalents.schemas import (
     UnconvertedOut,
 )
 from services.equivalents.store import TenantSettings
+from shared.clock import utc_now
 from shared.digests import Cadence, ValueDigest
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import Envelope
@@ -367,7 +368,7 @@ async def publish_digests(
             for digest in digests
         ]
         await asyncio.gather(*sent)
-        published = datetime.now(UTC)
+        published = utc_now()
         for row in rows:
             row.published_at = published
     return len(rows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, Security
 
 from services.ingest.credentials import write_key_from
 from services.ingest.errors import TooLarge
@@ -18,8 +18,17 @@ from services.ingest.native import NativeBatch
 from services.ingest.payloads import check_content_type, decode_body
 from services.ingest.schemas import NativeAccepted, SegmentAccepted
 from services.ingest.segment import SegmentBatch, SegmentMessage, SegmentType, body_write_key
-from shared.errors import Unauthorized
-from shared.events import utc_now
+from shared.auth import SEGMENT_WRITE_KEY, WRITE_KEY
+from shared.clock import utc_now
+from shared.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+    UnsupportedMediaType,
+)
+from shared.openapi import errors
 from shared.tenancy import KeyKind, Tenant
 
 router = APIRouter(tags=["ingest"])
@@ -67,11 +76,21 @@ def _documented_body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+# The routes read the key themselves (Bearer, Basic or the body's writeKey); these only
+# document it.
+_WRITE_KEYS = [Security(WRITE_KEY), Security(SEGMENT_WRITE_KEY)]
+_READ_ERRORS = errors(
+    BadRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, TooManyRequests
+)
+
+
 @router.post(
     "/v1/events",
     response_model=NativeAccepted,
     summary="Ingest one native event or a batch",
     openapi_extra=_documented_body(NativeBatch.model_json_schema()),
+    dependencies=_WRITE_KEYS,
+    responses=errors(Unprocessable) | _READ_ERRORS,
 )
 async def post_events(request: Request) -> Response:
     """Publish one event or ``{"events": [...]}`` (atomic: any bad item -> 422, none kept)."""
@@ -108,6 +127,8 @@ async def _segment(request: Request, call_type: SegmentType | None) -> Response:
     response_model=SegmentAccepted,
     summary="Segment batch",
     openapi_extra=_documented_body(SegmentBatch.model_json_schema()),
+    dependencies=_WRITE_KEYS,
+    responses=_READ_ERRORS,
 )
 async def post_batch(request: Request) -> Response:
     """Segment's ``/v1/batch``: good messages are published, bad ones dead-lettered."""
@@ -127,6 +148,8 @@ def _segment_call_route(call_type: SegmentType) -> None:
         summary=f"Segment {call_type.value}",
         name=f"segment_{call_type.value}",
         openapi_extra=_documented_body(SegmentMessage.model_json_schema()),
+        dependencies=_WRITE_KEYS,
+        responses=_READ_ERRORS,
     )
 
 

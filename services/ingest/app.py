@@ -16,12 +16,14 @@ from services.ingest.errors import IngestError, api_error
 from services.ingest.handlers import Ingestor
 from services.ingest.native import NativeLimits
 from services.ingest.ratelimit import TenantBuckets
+from services.ingest.schemas import SegmentErrorBody
 from services.ingest.segment import SegmentLimits
 from services.ingest.settings import IngestSettings
 from shared import tenant_api
 from shared.auth import TenantResolver
 from shared.errors import ApiError
 from shared.kafka import HealingProducer
+from shared.openapi import ERROR_SCHEMA, install_openapi
 from shared.ops import ReadinessCheck
 from shared.service import (
     background,
@@ -118,4 +120,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.add_middleware(WriteKeyCors, allow_origins=origins)
     app.include_router(api.router)
     app.include_router(tenant_api.router)
+    install_openapi(
+        app,
+        error_schemas=lambda path: "SegmentErrorBody" if path in SEGMENT_PATHS else ERROR_SCHEMA,
+        extra_schemas=[SegmentErrorBody],
+    )
     return app

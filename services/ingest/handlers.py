@@ -34,8 +34,9 @@ from services.ingest.segment import (
     normalize_segment_call,
 )
 from shared.auth import TenantResolver
+from shared.clock import utc_now
 from shared.errors import ServiceUnavailable, TooManyRequests
-from shared.events import Envelope, EventSource, utc_now
+from shared.events import Envelope, EventSource
 from shared.kafka import DeadLetter, HealingProducer
 from shared.tenancy import KeyKind
 from shared.topics import RAW_WRITE_KEY_HEADER, Topics

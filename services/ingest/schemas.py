@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from shared.openapi import ErrorDetail
+
 
 class NativeAccepted(BaseModel):
     """``POST /v1/events``: every event is in Kafka."""
@@ -26,3 +28,12 @@ class SegmentAccepted(BaseModel):
 
     success: bool = True
     rejected: list[DroppedMessage] | None = None
+
+
+class SegmentErrorBody(BaseModel):
+    """An error on a Segment route: Segment's own ``code`` and ``message`` at the top (its SDKs
+    read them), and the shared body under ``error``."""
+
+    code: str
+    message: str
+    error: ErrorDetail

@@ -46,6 +46,7 @@ from pydantic.alias_generators import to_camel
 from services.ingest.errors import BodyShapeInvalid, InvalidEvent, TooLarge
 from services.ingest.event_time import DEFAULT_WINDOW, EventTimeWindow
 from services.ingest.payloads import encoded_size, nul_path
+from shared.clock import timestamp
 from shared.events import Envelope, EventId, EventKind, EventName, EventSource, new_event_id
 
 SEGMENT_PROPERTY = "_segment"
@@ -326,7 +327,7 @@ def _numeric_value(properties: dict[str, Any] | None) -> float:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    return timestamp(moment) if moment is not None else None
 
 
 def _first_error(exc: PydanticValidationError) -> tuple[str, str]:

@@ -26,6 +26,7 @@ from services.notifier.schemas import (
 from services.notifier.store import DeliveryStatus
 from services.notifier.tables import EndpointRow
 from shared.auth import SecretTenant
+from shared.clock import utc_now
 from shared.errors import Unprocessable
 from shared.idempotent_requests import IdempotencyKey, answer_once
 
@@ -105,7 +106,7 @@ async def create_endpoint(
         key=idempotency_key,
         route="POST /v1/webhooks/endpoints",
         body=body.model_dump(mode="json"),
-        now=handlers.utcnow(),
+        now=utc_now(),
         run=register,
     )
     return JSONResponse(answer, status_code=status_code)

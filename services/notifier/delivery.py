@@ -26,13 +26,13 @@ from services.notifier.handlers import (
     Notifier,
     claim_due,
     record_attempt,
-    utcnow,
 )
 from services.notifier.resolver import resolve_checked
 from services.notifier.schedule import response_excerpt, response_outcome, transport_failure
 from services.notifier.signing import signed_headers
 from services.notifier.ssrf import IPAddress, IPNetwork, check_url
 from services.notifier.store import ClaimedDelivery
+from shared.clock import utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -99,7 +99,7 @@ async def send(
     client: httpx.AsyncClient, claimed: ClaimedDelivery, allowlist: tuple[IPNetwork, ...]
 ) -> AttemptResult:
     """One signed POST to the endpoint, at the address the SSRF guard checked just now."""
-    attempted_at = utcnow()
+    attempted_at = utc_now()
     started = time.perf_counter()
 
     def elapsed_ms() -> float:
@@ -128,7 +128,7 @@ async def send(
         reason = f"{type(exc).__name__}: {exc}"[:1000]
         return AttemptResult(transport_failure(reason), attempted_at, elapsed_ms(), error=reason)
     return AttemptResult(
-        response_outcome(response.status_code, response.headers, utcnow()),
+        response_outcome(response.status_code, response.headers, utc_now()),
         attempted_at,
         elapsed_ms(),
         status_code=response.status_code,

@@ -10,7 +10,7 @@ import asyncio
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -46,6 +46,7 @@ from services.notifier.tables import (
     RecommendationRow,
 )
 from services.notifier.value import ValueQuote, quote_value
+from shared.clock import timestamp, utc_now
 from shared.digests import ValueDigest
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import partition_key
@@ -71,10 +72,6 @@ class Notifier:
     rng: random.Random = field(default_factory=random.Random)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- signals -> recommendations and messages ---------------------------------------------------
 
 
@@ -84,7 +81,7 @@ async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChan
     The change ids, recommendations, messages and deliveries commit in one transaction, so a
     redelivered change is skipped and a crash leaves nothing half-written.
     """
-    now = utcnow()
+    now = utc_now()
     base_url = notifier.settings.ampm_base_url()
     async with notifier.sessions.begin() as session:
         fresh = await _first_time(session, changes)
@@ -155,7 +152,7 @@ async def handle_value_digests(notifier: Notifier, digests: Sequence[ValueDigest
     """Keep each new digest for quoting and deliver it as a ``value.digest`` webhook; how
     many were new. A digest redelivered, or republished after a restart, has the same id and
     is skipped, so each (account, period) is sent once."""
-    now = utcnow()
+    now = utc_now()
     async with notifier.sessions.begin() as session:
         fresh = await _first_time(session, digests)
         for digest in fresh:
@@ -187,8 +184,8 @@ def recommendation_data(row: RecommendationRow) -> dict[str, Any]:
         "links": row.links,
         "signal_change_id": row.signal_change_id,
         "signal_type": row.signal_type,
-        "occurred_at": row.occurred_at.astimezone(UTC).isoformat(),
-        "created_at": row.created_at.astimezone(UTC).isoformat(),
+        "occurred_at": timestamp(row.occurred_at),
+        "created_at": timestamp(row.created_at),
     }
 
 
@@ -234,7 +231,7 @@ async def create_endpoint(
     """Register an endpoint with a fresh secret (returned once, by the caller's response)."""
     url = await checked_url(url, notifier.allowlist)
     filters = checked_filters(event_types)
-    now = utcnow()
+    now = utc_now()
     row = EndpointRow(
         id=store.new_id("ep"),
         tenant_id=tenant_id,
@@ -278,7 +275,7 @@ async def update_endpoint(
         if changes.get("enabled"):
             row.failing_since = None
             row.disabled_reason = None
-        row.updated_at = utcnow()
+        row.updated_at = utc_now()
     return row
 
 
@@ -292,7 +289,7 @@ async def delete_endpoint(notifier: Notifier, tenant_id: str, endpoint_id: str) 
 async def rotate_secret(notifier: Notifier, tenant_id: str, endpoint_id: str) -> EndpointRow:
     """A new current secret; the old one keeps signing during the grace period."""
     grace = timedelta(seconds=notifier.settings.rotation_grace_seconds)
-    now = utcnow()
+    now = utc_now()
     async with notifier.sessions.begin() as session:
         row = _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
         rotated = store.endpoint_secrets(row).rotate(new_secret(), now, grace)
@@ -315,7 +312,7 @@ async def recover_endpoint(
                 field="enabled",
             )
         count = await store.reschedule(
-            session, tenant_id, utcnow(), endpoint_id=endpoint_id, failed_since=since
+            session, tenant_id, utc_now(), endpoint_id=endpoint_id, failed_since=since
         )
     notifier.wake.set()
     return count
@@ -358,7 +355,7 @@ async def replay_message(notifier: Notifier, tenant_id: str, message_id: str) ->
     async with notifier.sessions.begin() as session:
         if await store.get_message(session, tenant_id, message_id) is None:
             raise NotFound(f"no message {message_id!r}", field="message_id")
-        count = await store.reschedule(session, tenant_id, utcnow(), message_id=message_id)
+        count = await store.reschedule(session, tenant_id, utc_now(), message_id=message_id)
     notifier.wake.set()
     return count
 
@@ -380,7 +377,7 @@ class AttemptResult:
 
 async def claim_due(notifier: Notifier, limit: int | None = None) -> list[ClaimedDelivery]:
     """Lease up to ``limit`` (default: the batch size) due deliveries in a short transaction."""
-    now = utcnow()
+    now = utc_now()
     lease = timedelta(seconds=notifier.settings.lease_seconds)
     batch = notifier.settings.worker_batch_size if limit is None else limit
     async with notifier.sessions.begin() as session:
@@ -391,7 +388,7 @@ async def record_attempt(
     notifier: Notifier, claimed: ClaimedDelivery, result: AttemptResult
 ) -> None:
     """Log the attempt and move the delivery (and maybe its endpoint) to its next state."""
-    now = utcnow()
+    now = utc_now()
     settings = notifier.settings
     letters: list[DeadLetteredDelivery] = []
     disabled_reason: str | None = None

@@ -8,11 +8,12 @@ subscribed to every webhook. Nothing is written into tables directly.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import groupby
 
 import httpx
 
+from shared.clock import utc_now
 from shared.local.demo_scenario import ACME, NORTHWIND, SUNNY_ROOFS, build_scenario
 
 RECEIVER_DESCRIPTION = "make dev demo receiver"
@@ -44,7 +45,7 @@ def already_loaded(correlation_url: str, secret_key: str) -> bool:
 
 def load_scenario(urls: dict[str, str], write_key: str, secret_key: str) -> int:
     """Replay the scenario; returns the number of events accepted."""
-    scenario = build_scenario(datetime.now(UTC).date())
+    scenario = build_scenario(utc_now().date())
     secret = {"Authorization": f"Bearer {secret_key}"}
     with httpx.Client(headers=secret, timeout=60) as client:
         for account, plan in scenario.plans.items():

@@ -33,6 +33,7 @@ from services.correlation.plans import (
     StakeholderStatus,
     SuccessPlan,
 )
+from shared.clock import timestamp
 from shared.signals import SignalType
 from tests.support.replay import AccountReplay, Value, replay
 
@@ -169,8 +170,8 @@ def test_a_change_found_in_history_dates_itself_in_event_time_and_says_it_is_old
     # 45% down from about 200 a week is clear in its first week: true from the end of that week
     # (the weekly judgement that would have seen it), detected once the quiet account was judged.
     assert evidence["drop_started"] == "2026-W43"
-    assert evidence["as_of"] == datetime(2026, 10, 26, tzinfo=UTC).isoformat()
-    assert evidence["detected_at"] == (NOW + CONFIG.quiet_after).isoformat()
+    assert evidence["as_of"] == timestamp(datetime(2026, 10, 26, tzinfo=UTC))
+    assert evidence["detected_at"] == timestamp(NOW + CONFIG.quiet_after)
 
 
 def test_a_history_sent_after_live_data_is_judged_again_whole() -> None:

@@ -33,6 +33,7 @@ from services.correlation.risk import (
     sponsor_departure,
 )
 from services.correlation.series import EvidenceGap, InsufficientEvidence, Series
+from shared.clock import timestamp
 from shared.events import Envelope, EventKind, EventSource
 from shared.signals import GpsCategory, SignalType
 
@@ -112,7 +113,7 @@ def test_org_reorganized_event_raises_and_is_not_raised_twice() -> None:
     decision = _reorg(reorganized=[_days_ago(1)])
     assert isinstance(decision, Raise)
     assert decision.evidence["cause"] == "org.reorganized"
-    assert decision.evidence["quiet_until"] == (_days_ago(1) + timedelta(days=30)).isoformat()
+    assert decision.evidence["quiet_until"] == timestamp(_days_ago(1) + timedelta(days=30))
     assert isinstance(_reorg(reorganized=[_days_ago(1)], is_open=True), KEPT)
 
 
@@ -145,7 +146,7 @@ def test_reorganization_resolves_after_the_quiet_window() -> None:
 def test_acknowledged_reorganization_resolves_until_the_next_trigger() -> None:
     acked = _reorg(reorganized=[_days_ago(5)], acknowledged_at=_days_ago(2), is_open=True)
     assert isinstance(acked, Resolve)
-    assert acked.evidence["acknowledged_at"] == _days_ago(2).isoformat()
+    assert acked.evidence["acknowledged_at"] == timestamp(_days_ago(2))
     again = _reorg(reorganized=[_days_ago(5), _days_ago(1)], acknowledged_at=_days_ago(2))
     assert isinstance(again, Raise)
 

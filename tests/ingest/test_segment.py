@@ -220,9 +220,9 @@ def test_skew_correction_uses_the_device_gap_between_original_timestamp_and_sent
     assert envelope.occurred_at == datetime(2026, 10, 5, 11, 58, 30, tzinfo=UTC)
     assert envelope.properties["_segment"] == {
         "type": "track",
-        "originalTimestamp": "2026-10-05T12:08:00+00:00",
-        "sentAt": "2026-10-05T12:09:30+00:00",
-        "receivedAt": "2026-10-05T12:00:00+00:00",
+        "originalTimestamp": "2026-10-05T12:08:00Z",
+        "sentAt": "2026-10-05T12:09:30Z",
+        "receivedAt": "2026-10-05T12:00:00Z",
         "anonymousId": None,
     }
 
