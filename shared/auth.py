@@ -16,6 +16,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.clock import utc_now
 from shared.errors import Unauthorized
 from shared.tenancy import KeyKind, Tenant, key_kind_of
 from shared.tenant_store import tenant_for_key
@@ -24,7 +25,9 @@ from shared.tenant_store import tenant_for_key
 class TenantResolver:
     """Key -> tenant lookups with a small TTL cache, so hot keys skip the database.
 
-    A revoked key keeps working for at most ``ttl_seconds`` on an instance that cached it.
+    A revoked key keeps working for at most ``ttl_seconds`` on an instance that cached it
+    (``forget`` drops it at once on the instance that revoked it). A lookup also stamps the
+    key's ``last_used_at``, so that is as precise as the cache time.
     """
 
     def __init__(
@@ -49,14 +52,19 @@ class TenantResolver:
         cached = self._cache.get((plaintext, kind))
         if cached and cached[0] > now:
             return cached[1]
-        async with self._sessions() as session:
-            tenant = await tenant_for_key(session, plaintext, kind)
+        async with self._sessions.begin() as session:
+            tenant = await tenant_for_key(session, plaintext, kind, now=utc_now())
         if tenant is not None:
             self._cache[(plaintext, kind)] = (now + self._ttl, tenant)
             self._cache.move_to_end((plaintext, kind))
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
         return tenant
+
+    def forget(self, tenant_id: str) -> None:
+        """Drop the cached keys of a tenant (one of its keys was revoked here)."""
+        for cached_key in [k for k, (_, t) in self._cache.items() if t.id == tenant_id]:
+            del self._cache[cached_key]
 
 
 def bearer_token(request: Request) -> str | None:

@@ -7,7 +7,7 @@ services really send, nor which errors a route can answer. ``install_openapi`` r
   gone: validation errors are sent in the shared body too);
 - each operation lists the errors it really returns: those its route declares with ``errors``
   (409, 413, 415, 429, ...), and those every operation of its kind answers: 400 for a NUL in the
-  path or query (``RejectNulCharacters``), 401 when it needs a key, 404 when its path names a
+  path or query (``RejectNulCharacters``) or a body that cannot be read, 401 when it needs a key, 404 when its path names a
   resource, 422 when it takes parameters or a body, 503 when the database or Kafka is down;
 - operation ids are the route functions' names in camelCase (``listAccounts``), stable and
   readable in generated clients;
@@ -83,6 +83,7 @@ ERROR_SCHEMA = "ErrorBody"
 _SECURED = (Unauthorized,)
 _PATH_PARAMETERS = (BadRequest, NotFound)
 _QUERY_PARAMETERS = (BadRequest,)
+_BODY = (BadRequest,)  # a body that cannot be read at all
 _INPUT = (Unprocessable,)
 _ANY_VERSIONED = (ServiceUnavailable,)
 
@@ -194,6 +195,8 @@ def _document_errors(path: str, operation: dict[str, Any], schema: str) -> None:
         kinds += _PATH_PARAMETERS
     if any(p.get("in") == "query" for p in parameters):
         kinds += _QUERY_PARAMETERS
+    if "requestBody" in operation:
+        kinds += _BODY
     if parameters or "requestBody" in operation:
         kinds += _INPUT
     if path.startswith("/v1/"):

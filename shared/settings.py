@@ -34,6 +34,12 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     log_level: str = "info"
     log_json: bool = True
+    key_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a service caches a key's tenant: a revoked key may still be "
+        "accepted this long by an instance other than the one that revoked it.",
+    )
     admin_token: str | None = Field(
         default=None, description="Bearer token for tenant management; unset disables it."
     )

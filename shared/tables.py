@@ -29,6 +29,9 @@ class ApiKeyRow(Base):
     display_prefix: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    # Written when a service looks the key up rather than on every request: as precise as
+    # the resolvers' cache time.
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class IdempotentRequestRow(Base):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.tables import ApiKeyRow, TenantRow
@@ -43,11 +44,14 @@ async def add_key(session: AsyncSession, tenant_id: str, kind: KeyKind) -> Issue
     return key
 
 
-async def tenant_for_key(session: AsyncSession, plaintext: str, kind: KeyKind) -> Tenant | None:
-    """The tenant owning an unrevoked key of this kind, or None."""
+async def tenant_for_key(
+    session: AsyncSession, plaintext: str, kind: KeyKind, *, now: datetime | None = None
+) -> Tenant | None:
+    """The tenant owning an unrevoked key of this kind, or None; with ``now``, the key's
+    ``last_used_at`` is set to it (the caller commits)."""
     row = (
         await session.execute(
-            select(TenantRow.id, TenantRow.name)
+            select(TenantRow.id, TenantRow.name, ApiKeyRow.id.label("key_id"))
             .join(ApiKeyRow, ApiKeyRow.tenant_id == TenantRow.id)
             .where(
                 ApiKeyRow.key_hash == hash_key(plaintext),
@@ -56,7 +60,70 @@ async def tenant_for_key(session: AsyncSession, plaintext: str, kind: KeyKind) -
             )
         )
     ).first()
-    return Tenant(id=row.id, name=row.name) if row else None
+    if row is None:
+        return None
+    if now is not None:
+        await session.execute(
+            update(ApiKeyRow).where(ApiKeyRow.id == row.key_id).values(last_used_at=now)
+        )
+    return Tenant(id=row.id, name=row.name)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """An API key as its owner may see it again: never the key itself."""
+
+    id: int
+    kind: KeyKind
+    display_prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+async def list_keys(session: AsyncSession, tenant_id: str) -> list[KeyInfo]:
+    """The tenant's keys, revoked ones included, oldest first."""
+    rows = await session.scalars(
+        select(ApiKeyRow).where(ApiKeyRow.tenant_id == tenant_id).order_by(ApiKeyRow.id)
+    )
+    return [_info(row) for row in rows]
+
+
+async def key_id_of(session: AsyncSession, key_hash: str) -> int | None:
+    """The id of the key with this hash, or None."""
+    key_id: int | None = await session.scalar(
+        select(ApiKeyRow.id).where(ApiKeyRow.key_hash == key_hash)
+    )
+    return key_id
+
+
+async def key_info(session: AsyncSession, tenant_id: str, key_id: int) -> KeyInfo | None:
+    row = await session.get(ApiKeyRow, key_id)
+    return _info(row) if row is not None and row.tenant_id == tenant_id else None
+
+
+async def revoke_key(
+    session: AsyncSession, tenant_id: str, key_id: int, now: datetime
+) -> KeyInfo | None:
+    """Revoke one of the tenant's keys (revoking twice keeps the first time); None when the
+    tenant has no such key."""
+    row = await session.get(ApiKeyRow, key_id, with_for_update=True)
+    if row is None or row.tenant_id != tenant_id:
+        return None
+    row.revoked_at = row.revoked_at or now
+    await session.flush()
+    return _info(row)
+
+
+def _info(row: ApiKeyRow) -> KeyInfo:
+    return KeyInfo(
+        id=row.id,
+        kind=KeyKind(row.kind),
+        display_prefix=row.display_prefix,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 async def get_tenant(session: AsyncSession, tenant_id: str) -> Tenant | None:

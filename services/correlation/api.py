@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from services.correlation import handlers
 from services.correlation.evaluation import projections
 from services.correlation.plans import SuccessPlan
 from services.correlation.schemas import (
+    AccountDetailOut,
     AccountOut,
     AccountPage,
     ActivityOut,
@@ -19,6 +20,7 @@ from services.correlation.schemas import (
     HealthOut,
     ItineraryStepOut,
     ObjectiveOut,
+    PeopleList,
     PooledOut,
     SignalList,
     SignalOut,
@@ -29,7 +31,7 @@ from services.correlation.settings import CorrelationSettings
 from shared.auth import SecretTenant
 from shared.signals import SignalState
 
-router = APIRouter(prefix="/v1", tags=["correlation"])
+router = APIRouter(prefix="/v1")
 
 # Deeper pages than this are not a listing but a scan; it also keeps offsets in BIGINT range.
 MAX_OFFSET = 1_000_000
@@ -45,7 +47,7 @@ def _settings(request: Request) -> CorrelationSettings:
     return settings
 
 
-@router.put("/accounts/{account_id}/success-plan", response_model=SuccessPlan)
+@router.put("/accounts/{account_id}/success-plan", response_model=SuccessPlan, tags=["plans"])
 async def put_success_plan(
     account_id: str, body: SuccessPlanBody, tenant: SecretTenant, request: Request
 ) -> SuccessPlan:
@@ -57,13 +59,40 @@ async def put_success_plan(
     return plan
 
 
-@router.get("/accounts/{account_id}/success-plan", response_model=SuccessPlan)
+@router.get("/accounts/{account_id}/success-plan", response_model=SuccessPlan, tags=["plans"])
 async def get_success_plan(account_id: str, tenant: SecretTenant, request: Request) -> SuccessPlan:
     """The account's success plan."""
     return await handlers.get_plan(_sessions(request), tenant.id, account_id)
 
 
-@router.get("/accounts/{account_id}/ampm")
+@router.delete(
+    "/accounts/{account_id}/success-plan", status_code=204, response_class=Response, tags=["plans"]
+)
+async def delete_success_plan(account_id: str, tenant: SecretTenant, request: Request) -> Response:
+    """Delete the account's success plan; its open signals (activities off track, objective at
+    risk, no adoption owner) resolve, and the notifier hears they cleared."""
+    await handlers.delete_plan(_sessions(request), tenant.id, account_id, _settings(request))
+    request.app.state.relay.wake()
+    return Response(status_code=204)
+
+
+@router.get("/accounts/{account_id}", tags=["accounts"])
+async def get_account(account_id: str, tenant: SecretTenant, request: Request) -> AccountDetailOut:
+    """The account: traits and seats, health, open signals by type and GPS category, how far
+    its data is judged, and a summary of its success plan."""
+    detail = await handlers.get_account(_sessions(request), tenant.id, account_id)
+    return AccountDetailOut.of(detail)
+
+
+@router.get("/accounts/{account_id}/people", tags=["accounts"])
+async def list_people(account_id: str, tenant: SecretTenant, request: Request) -> PeopleList:
+    """The account's people: role, status, title, supervisor, and the role the plan gives them
+    (sponsor, adoption owner)."""
+    rows, plan = await handlers.list_people(_sessions(request), tenant.id, account_id)
+    return PeopleList.of(rows, plan)
+
+
+@router.get("/accounts/{account_id}/ampm", tags=["plans"])
 async def get_ampm(account_id: str, tenant: SecretTenant, request: Request) -> AmpmView:
     """Activities against targets, objectives with projections, and the correlation table."""
     analysis = await handlers.analyse_plan(
@@ -85,7 +114,7 @@ async def get_ampm(account_id: str, tenant: SecretTenant, request: Request) -> A
     )
 
 
-@router.get("/accounts/{account_id}/signals")
+@router.get("/accounts/{account_id}/signals", tags=["signals"])
 async def get_signals(
     account_id: str,
     tenant: SecretTenant,
@@ -97,7 +126,7 @@ async def get_signals(
     return SignalList(signals=[SignalOut.of(row) for row in rows])
 
 
-@router.post("/accounts/{account_id}/signals/{signal_id}/acknowledge")
+@router.post("/accounts/{account_id}/signals/{signal_id}/acknowledge", tags=["signals"])
 async def acknowledge_signal(
     account_id: str, signal_id: str, tenant: SecretTenant, request: Request
 ) -> SignalOut:
@@ -109,7 +138,7 @@ async def acknowledge_signal(
     return SignalOut.of(row)
 
 
-@router.get("/accounts/{account_id}/health")
+@router.get("/accounts/{account_id}/health", tags=["accounts"])
 async def get_health(account_id: str, tenant: SecretTenant, request: Request) -> HealthOut:
     """The latest health score, its components and what each contributes."""
     snapshot, signals, progress = await handlers.get_health(
@@ -118,7 +147,7 @@ async def get_health(account_id: str, tenant: SecretTenant, request: Request) ->
     return HealthOut.of(snapshot, signals, progress)
 
 
-@router.get("/accounts")
+@router.get("/accounts", tags=["accounts"])
 async def list_accounts(
     tenant: SecretTenant,
     request: Request,
@@ -138,7 +167,7 @@ async def list_accounts(
     )
 
 
-@router.get("/cohorts/itinerary")
+@router.get("/cohorts/itinerary", tags=["cohorts"])
 async def get_cohort_itinerary_by_trait(
     tenant: SecretTenant,
     request: Request,
@@ -150,7 +179,7 @@ async def get_cohort_itinerary_by_trait(
     return await _cohort(request, tenant.id, trait, value)
 
 
-@router.get("/cohorts/{segment}/itinerary")
+@router.get("/cohorts/{segment}/itinerary", tags=["cohorts"])
 async def get_cohort_itinerary(
     segment: str, tenant: SecretTenant, request: Request
 ) -> CohortItineraryOut:

@@ -31,7 +31,9 @@ def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:
             database = await stack.enter_async_context(open_database(settings))
             app.state.database = database
-            app.state.tenant_resolver = TenantResolver(database.sessions)
+            app.state.tenant_resolver = TenantResolver(
+                database.sessions, ttl_seconds=settings.key_cache_seconds
+            )
             relay = OutboxRelay(
                 database.sessions,
                 Topics(settings.topic_namespace).signals,

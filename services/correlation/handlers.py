@@ -43,9 +43,14 @@ from services.correlation.evaluation import (
 from services.correlation.intake import apply_events
 from services.correlation.leadlag import LeadLag
 from services.correlation.plans import SuccessPlan
-from services.correlation.reevaluation import evaluate_account, evaluate_accounts, evaluation_config
+from services.correlation.reevaluation import (
+    evaluate_account,
+    evaluate_accounts,
+    evaluation_config,
+    resolve_plan_signals,
+)
 from services.correlation.settings import CorrelationSettings
-from services.correlation.tables import AccountRow, HealthSnapshotRow, SignalRow
+from services.correlation.tables import AccountRow, HealthSnapshotRow, PersonRow, SignalRow
 from shared.clock import utc_now
 from shared.events import Envelope, MalformedEnvelope
 from shared.http import field_path
@@ -198,6 +203,63 @@ async def _evaluate_change(
 async def _require_account(session: AsyncSession, tenant_id: str, account_id: str) -> None:
     if not await store.account_exists(session, tenant_id, account_id):
         raise AccountNotFound(f"no account {account_id!r}", field="account_id")
+
+
+async def delete_plan(
+    sessions: Sessions,
+    tenant_id: str,
+    account_id: str,
+    settings: CorrelationSettings,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Delete the account's plan; the signals about it resolve. 404 without one."""
+    moment = now or utc_now()
+    async with sessions.begin() as session:
+        await _require_account(session, tenant_id, account_id)
+        await store.lock_accounts(session, tenant_id, [account_id])
+        if not await store.delete_plan(session, tenant_id, account_id):
+            raise PlanNotFound(f"account {account_id!r} has no success plan", field="account_id")
+        await resolve_plan_signals(session, tenant_id, account_id, moment)
+        await _evaluate_change(session, tenant_id, account_id, settings, moment, plan=False)
+
+
+@dataclass(frozen=True)
+class AccountDetail:
+    """One account as a CSM tool shows it."""
+
+    account: AccountRow
+    progress: Progress
+    health: HealthSnapshotRow | None
+    open_signals: dict[str, int]
+    plan: SuccessPlan | None
+
+
+async def get_account(sessions: Sessions, tenant_id: str, account_id: str) -> AccountDetail:
+    """The account's traits, health, open signal counts and plan; 404 when unknown."""
+    async with sessions() as session:
+        account = await store.get_account(session, tenant_id, account_id)
+        if account is None:
+            raise AccountNotFound(f"no account {account_id!r}", field="account_id")
+        return AccountDetail(
+            account=account,
+            progress=(await store.progress_of(session, tenant_id, [account_id]))[account_id],
+            health=await store.get_health(session, tenant_id, account_id),
+            open_signals=await store.open_signal_counts(session, tenant_id, account_id),
+            plan=await store.get_plan(session, tenant_id, account_id),
+        )
+
+
+async def list_people(
+    sessions: Sessions, tenant_id: str, account_id: str
+) -> tuple[list[PersonRow], SuccessPlan | None]:
+    """The account's people and its plan (which names the sponsor and adoption owner)."""
+    async with sessions() as session:
+        await _require_account(session, tenant_id, account_id)
+        return (
+            await store.people_of(session, tenant_id, account_id),
+            await store.get_plan(session, tenant_id, account_id),
+        )
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,11 @@ async def _apply_lifecycle(
                 person.role = role
             if isinstance(props.get("title"), str):
                 person.title = props["title"]
+            if isinstance(props.get("name"), str):
+                person.name = props["name"]
+            supervisor = props.get("supervisor_id") or props.get("manager_id")
+            if isinstance(supervisor, str) and supervisor:
+                person.supervisor_id = supervisor
             status = props.get("status")
             person.status = (
                 status if isinstance(status, str) else ("active" if role else person.status)

@@ -164,7 +164,13 @@ class Stakeholder:
     role: StakeholderRole
     status: StakeholderStatus
     changed_at: datetime
+    name: str | None = None
+    title: str | None = None
 
     @property
     def is_active(self) -> bool:
         return self.status is StakeholderStatus.ACTIVE
+
+    def described(self) -> dict[str, str | None]:
+        """Who the person is, as evidence names them: id, name and title."""
+        return {"person_id": self.person_id, "name": self.name, "title": self.title}

@@ -25,6 +25,7 @@ from services.correlation.evaluation import (
 from services.correlation.intake import ROLE_CHANGED_MARK, AppliedBatch
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import HealthSnapshotRow, SignalRow
+from shared.clock import timestamp
 from shared.events import Envelope
 from shared.signals import (
     SIGNAL_CATEGORY,
@@ -155,6 +156,32 @@ async def evaluate_account(
     await _record_health(session, tenant_id, account_id, result, settings, now)
     if scope is Scope.JUDGEMENT and through is not None:
         await store.set_judged(session, tenant_id, account_id, through)
+
+
+# Signals about the plan's own objectives, activities and owner: they end with the plan.
+PLAN_SIGNALS = frozenset(
+    {SignalType.NO_ADOPTION_OWNER, SignalType.ACTIVITY_OFF_TRACK, SignalType.OBJECTIVE_AT_RISK}
+)
+
+
+async def resolve_plan_signals(
+    session: AsyncSession, tenant_id: str, account_id: str, now: datetime
+) -> None:
+    """Resolve the open signals about a plan that was deleted (the outbox says so)."""
+    open_rows = {
+        (SignalType(row.signal_type), row.subject): row
+        for row in await store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
+    }
+    for signal_type, subject in sorted(open_rows):
+        if signal_type in PLAN_SIGNALS:
+            evidence = {
+                "reason": "plan_deleted",
+                "as_of": timestamp(now),
+                "detected_at": timestamp(now),
+                "catching_up": False,
+            }
+            decision = risk.Resolve(signal_type, subject, evidence)
+            _apply_decision(session, tenant_id, account_id, decision, open_rows, now)
 
 
 def _apply_decision(

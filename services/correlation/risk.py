@@ -139,11 +139,16 @@ def sponsor_departure(
     active = sorted(person.person_id for person in sponsors if person.is_active)
     departed = sorted((p for p in sponsors if not p.is_active), key=lambda p: p.changed_at)
     if active:
-        evidence: dict[str, Any] = {"sponsor_ids": active}
+        evidence: dict[str, Any] = {
+            "sponsor_ids": active,
+            "sponsors": [p.described() for p in sorted(sponsors, key=lambda p: p.person_id)
+                         if p.is_active],
+        }  # fmt: skip
         condition: bool | None = False
     elif departed:
         evidence = {
             "departed_sponsor_ids": [person.person_id for person in departed],
+            "departed_sponsors": [person.described() for person in departed],
             "departed_at": timestamp(departed[-1].changed_at),
         }
         condition = True
@@ -231,6 +236,7 @@ def no_adoption_owner(
         evidence.update(
             reason="departed",
             departed_owner_ids=[p.person_id for p in departed],
+            departed_owners=[p.described() for p in departed],
             departed_at=timestamp(departed[-1].changed_at),
         )
     else:

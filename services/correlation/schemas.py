@@ -11,12 +11,14 @@ from services.correlation.buckets import PeriodUnit
 from services.correlation.cohorts import ItineraryStep, PooledEffect
 from services.correlation.correlations import LagCorrelation, PairCorrelation
 from services.correlation.evaluation import Progress
+from services.correlation.handlers import AccountDetail
 from services.correlation.leadlag import LagTest, LeadLag
-from services.correlation.plans import ActivityTarget, Objective
+from services.correlation.plans import ActivityTarget, Objective, SuccessPlan
 from services.correlation.projection import Projection
 from services.correlation.series import InsufficientEvidence, Series
-from services.correlation.tables import AccountRow, HealthSnapshotRow, SignalRow
-from shared.signals import SignalState, SignalType
+from services.correlation.store import stakeholder_role
+from services.correlation.tables import AccountRow, HealthSnapshotRow, PersonRow, SignalRow
+from shared.signals import SIGNAL_CATEGORY, SignalState, SignalType
 
 
 class SuccessPlanBody(BaseModel):
@@ -368,6 +370,142 @@ class AccountOut(BaseModel):
             traits=row.traits,
             health_score=score,
             open_signals=open_signals,
+        )
+
+
+class ObjectiveSummary(BaseModel):
+    metric: str
+    title: str | None
+    baseline: float
+    target: float
+    direction: str
+    deadline: date
+
+
+class PlanSummary(BaseModel):
+    plan_id: str
+    objectives: list[ObjectiveSummary]
+    activities: int = Field(description="Steps of the itinerary.")
+    sponsor_id: str | None
+    adoption_owner_id: str | None
+
+    @classmethod
+    def of(cls, plan: SuccessPlan) -> PlanSummary:
+        return cls(
+            plan_id=plan.id,
+            objectives=[
+                ObjectiveSummary(
+                    metric=o.metric,
+                    title=o.title,
+                    baseline=o.baseline,
+                    target=o.target,
+                    direction=o.direction.value,
+                    deadline=o.deadline,
+                )
+                for o in plan.objectives
+            ],
+            activities=len(plan.itinerary),
+            sponsor_id=plan.sponsor_id,
+            adoption_owner_id=plan.adoption_owner_id,
+        )
+
+
+class HealthSummary(BaseModel):
+    score: float
+    computed_at: datetime
+
+
+class AccountDetailOut(BaseModel):
+    """``GET /v1/accounts/{account_id}``."""
+
+    account_id: str
+    name: str | None
+    segment: str | None
+    seats: int | None = Field(description="Licensed seats, from the account's traits.")
+    traits: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    health: HealthSummary | None = Field(description="Null until the account was evaluated.")
+    judged_through: str | None = Field(
+        description="The last complete period the period rules judged."
+    )
+    watermark: datetime | None = Field(
+        description="The latest event time of a value applied to the account."
+    )
+    open_signals: dict[str, int] = Field(description="Open signals by type.")
+    open_by_category: dict[str, int] = Field(description="Open signals by GPS category.")
+    plan: PlanSummary | None
+
+    @classmethod
+    def of(cls, detail: AccountDetail) -> AccountDetailOut:
+        account = detail.account
+        seats = account.traits.get("seats")
+        by_category: dict[str, int] = {}
+        for signal_type, count in detail.open_signals.items():
+            category = SIGNAL_CATEGORY[SignalType(signal_type)].value
+            by_category[category] = by_category.get(category, 0) + count
+        return cls(
+            account_id=account.account_id,
+            name=account.name,
+            segment=account.segment,
+            seats=seats if isinstance(seats, int) and not isinstance(seats, bool) else None,
+            traits=account.traits,
+            created_at=account.created_at,
+            updated_at=account.updated_at,
+            health=(
+                HealthSummary(score=detail.health.score, computed_at=detail.health.computed_at)
+                if detail.health
+                else None
+            ),
+            judged_through=detail.progress.judged_through,
+            watermark=detail.progress.watermark,
+            open_signals=detail.open_signals,
+            open_by_category=by_category,
+            plan=PlanSummary.of(detail.plan) if detail.plan else None,
+        )
+
+
+class PersonOut(BaseModel):
+    person_id: str
+    name: str | None
+    title: str | None
+    role: str | None = Field(description="The role as the events gave it.")
+    stakeholder_role: str | None = Field(
+        description="What the rules read it as: sponsor, adoption_owner, supervisor or user."
+    )
+    plan_role: str | None = Field(
+        description="sponsor or adoption_owner when the success plan names this person."
+    )
+    status: str = Field(description="active or departed")
+    supervisor_id: str | None
+    changed_at: datetime
+
+
+class PeopleList(BaseModel):
+    people: list[PersonOut]
+
+    @classmethod
+    def of(cls, rows: list[PersonRow], plan: SuccessPlan | None) -> PeopleList:
+        named = {}
+        if plan is not None:
+            named = {plan.sponsor_id: "sponsor", plan.adoption_owner_id: "adoption_owner"}
+        return cls(
+            people=[
+                PersonOut(
+                    person_id=row.person_id,
+                    name=row.name,
+                    title=row.title,
+                    role=row.role,
+                    stakeholder_role=(
+                        known.value if (known := stakeholder_role(row.role)) else None
+                    ),
+                    plan_role=named.get(row.person_id),
+                    status=row.status,
+                    supervisor_id=row.supervisor_id,
+                    changed_at=row.changed_at,
+                )
+                for row in rows
+            ]
         )
 
 

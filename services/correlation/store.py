@@ -38,8 +38,17 @@ from services.correlation.tables import (
 from shared import idempotency
 from shared.signals import SignalChange, SignalState, SignalType
 
-# Roles people carry in events that map onto the stakeholder roles the rules know.
-ROLE_ALIASES = {"end_user": StakeholderRole.USER, "user": StakeholderRole.USER}
+# Roles people carry in events that map onto the stakeholder roles the rules know (compared
+# in lower case, with spaces and hyphens as underscores: "Executive Sponsor" is a sponsor).
+ROLE_ALIASES = {
+    "executive_sponsor": StakeholderRole.SPONSOR,
+    "exec_sponsor": StakeholderRole.SPONSOR,
+    "adoption_lead": StakeholderRole.ADOPTION_OWNER,
+    "manager": StakeholderRole.SUPERVISOR,
+    "team_lead": StakeholderRole.SUPERVISOR,
+    "end_user": StakeholderRole.USER,
+    "member": StakeholderRole.USER,
+}
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -337,6 +346,37 @@ async def load_people(
     return {row.person_id: row for row in rows}
 
 
+async def people_of(session: AsyncSession, tenant_id: str, account_id: str) -> list[PersonRow]:
+    """Every person linked to the account, by person id."""
+    return list(
+        await session.scalars(
+            select(PersonRow)
+            .where(PersonRow.tenant_id == tenant_id, PersonRow.account_id == account_id)
+            .order_by(PersonRow.person_id)
+        )
+    )
+
+
+async def get_account(session: AsyncSession, tenant_id: str, account_id: str) -> AccountRow | None:
+    return await session.get(AccountRow, (tenant_id, account_id))
+
+
+async def open_signal_counts(
+    session: AsyncSession, tenant_id: str, account_id: str
+) -> dict[str, int]:
+    """signal type -> how many of the account's signals of that type are open."""
+    rows = await session.execute(
+        select(SignalRow.signal_type, func.count())
+        .where(
+            SignalRow.tenant_id == tenant_id,
+            SignalRow.account_id == account_id,
+            SignalRow.state == SignalState.OPEN.value,
+        )
+        .group_by(SignalRow.signal_type)
+    )
+    return {signal_type: int(count) for signal_type, count in rows}
+
+
 async def person(session: AsyncSession, tenant_id: str, person_id: str, now: datetime) -> PersonRow:
     """The person row, created (active, no account) when unknown."""
     row = await session.get(PersonRow, (tenant_id, person_id))
@@ -372,7 +412,7 @@ async def stakeholders(
         status = (
             StakeholderStatus.DEPARTED if row.status == "departed" else StakeholderStatus.ACTIVE
         )
-        people.append(Stakeholder(row.person_id, role, status, row.changed_at))
+        people.append(Stakeholder(row.person_id, role, status, row.changed_at, row.name, row.title))
     return tuple(people)
 
 
@@ -380,10 +420,11 @@ def stakeholder_role(role: str | None) -> StakeholderRole | None:
     """The rules' role for a role string from events (None for roles they ignore)."""
     if role is None:
         return None
-    if role in ROLE_ALIASES:
-        return ROLE_ALIASES[role]
+    normal = role.strip().lower().replace(" ", "_").replace("-", "_")
+    if normal in ROLE_ALIASES:
+        return ROLE_ALIASES[normal]
     try:
-        return StakeholderRole(role)
+        return StakeholderRole(normal)
     except ValueError:
         return None
 
@@ -457,6 +498,16 @@ async def put_plan(session: AsyncSession, tenant_id: str, plan: SuccessPlan, now
     else:
         row.plan = data
         row.updated_at = now
+
+
+async def delete_plan(session: AsyncSession, tenant_id: str, account_id: str) -> bool:
+    """Remove the account's plan; False when it had none."""
+    result = await session.execute(
+        delete(SuccessPlanRow)
+        .where(SuccessPlanRow.tenant_id == tenant_id, SuccessPlanRow.account_id == account_id)
+        .returning(SuccessPlanRow.account_id)
+    )
+    return result.first() is not None
 
 
 async def plans_with_trait(

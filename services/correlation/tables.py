@@ -67,6 +67,8 @@ class PersonRow(Base):
     role: Mapped[str | None] = mapped_column(String(50), default=None)
     status: Mapped[str] = mapped_column(String(20), default="active")
     title: Mapped[str | None] = mapped_column(String(500), default=None)
+    name: Mapped[str | None] = mapped_column(String(500), default=None)
+    supervisor_id: Mapped[str | None] = mapped_column(String(200), default=None)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_corr_people_account", "tenant_id", "account_id"),)

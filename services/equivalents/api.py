@@ -27,7 +27,9 @@ from services.equivalents.schemas import (
 )
 from shared.auth import SecretTenant
 from shared.clock import utc_now
+from shared.errors import Conflict
 from shared.idempotent_requests import IdempotencyKey, answer_once
+from shared.openapi import errors
 
 DEFAULT_PERIOD_DAYS = 30
 DIGEST_PERIOD_DAYS = 366
@@ -56,7 +58,13 @@ async def get_catalog(tenant: SecretTenant, context: Ctx) -> CatalogOut:
     return await handlers.get_catalog(context, tenant)
 
 
-@router.post("/v1/equivalents/catalog", status_code=201, tags=["catalog"], response_model=EntryOut)
+@router.post(
+    "/v1/equivalents/catalog",
+    status_code=201,
+    tags=["catalog"],
+    response_model=EntryOut,
+    responses=errors(Conflict),
+)
 async def create_entry(
     body: EntryIn, tenant: SecretTenant, context: Ctx, idempotency_key: IdempotencyKey = None
 ) -> Response:

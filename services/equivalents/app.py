@@ -34,7 +34,9 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:
             database = await stack.enter_async_context(open_database(settings))
             app.state.database = database
-            app.state.tenant_resolver = TenantResolver(database.sessions)
+            app.state.tenant_resolver = TenantResolver(
+                database.sessions, ttl_seconds=settings.key_cache_seconds
+            )
             context = Context(database.sessions, shipped)
             app.state.context = context
             await stack.enter_async_context(

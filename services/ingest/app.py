@@ -61,7 +61,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         async with AsyncExitStack() as stack:
             database = await stack.enter_async_context(open_database(settings))
             app.state.database = database
-            app.state.tenant_resolver = TenantResolver(database.sessions)
+            app.state.tenant_resolver = TenantResolver(
+                database.sessions, ttl_seconds=settings.key_cache_seconds
+            )
             app.state.topics = await bootstrap_topics(settings)
             producer = await stack.enter_async_context(
                 open_healing_producer(settings, client_id="ampm-ingest")

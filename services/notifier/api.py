@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -26,9 +27,10 @@ from services.notifier.schemas import (
 from services.notifier.store import DeliveryStatus
 from services.notifier.tables import EndpointRow
 from shared.auth import SecretTenant
-from shared.clock import utc_now
-from shared.errors import Unprocessable
-from shared.idempotent_requests import IdempotencyKey, answer_once
+from shared.clock import timestamp, utc_now
+from shared.errors import Conflict, Unprocessable
+from shared.idempotent_requests import Answer, IdempotencyKey, answer_once
+from shared.openapi import errors
 
 
 def _notifier(request: Request) -> Notifier:
@@ -61,7 +63,7 @@ def _with_secret(row: EndpointRow) -> EndpointWithSecret:
 router = APIRouter(prefix="/v1")
 
 
-@router.get("/recommendations")
+@router.get("/recommendations", tags=["recommendations"])
 async def list_recommendations(
     tenant: SecretTenant,
     notifier: NotifierDep,
@@ -80,7 +82,22 @@ async def list_recommendations(
     )
 
 
-@router.post("/webhooks/endpoints", status_code=201, response_model=EndpointWithSecret)
+@router.get("/recommendations/{recommendation_id}", tags=["recommendations"])
+async def get_recommendation(
+    recommendation_id: str, tenant: SecretTenant, notifier: NotifierDep
+) -> RecommendationOut:
+    """One recommendation, as it was pushed (the webhook's ``data``)."""
+    row = await handlers.get_recommendation(notifier, tenant.id, recommendation_id)
+    return RecommendationOut.model_validate(handlers.recommendation_data(row))
+
+
+@router.post(
+    "/webhooks/endpoints",
+    status_code=201,
+    response_model=EndpointWithSecret,
+    responses=errors(Conflict),
+    tags=["webhook endpoints"],
+)
 async def create_endpoint(
     body: EndpointIn,
     tenant: SecretTenant,
@@ -90,7 +107,7 @@ async def create_endpoint(
     """Register an endpoint; the response carries its ``whsec_`` secret, shown only now. A
     retry with the same ``Idempotency-Key`` and body gets the same endpoint, not a second."""
 
-    async def register() -> tuple[int, object]:
+    async def register() -> Answer:
         row = await handlers.create_endpoint(
             notifier,
             tenant.id,
@@ -100,26 +117,20 @@ async def create_endpoint(
         )
         return 201, _with_secret(row).model_dump(mode="json")
 
-    status_code, answer = await answer_once(
-        notifier.sessions,
-        tenant_id=tenant.id,
-        key=idempotency_key,
-        route="POST /v1/webhooks/endpoints",
-        body=body.model_dump(mode="json"),
-        now=utc_now(),
-        run=register,
+    route = "POST /v1/webhooks/endpoints"
+    return await _once(
+        notifier, tenant.id, idempotency_key, route, body.model_dump(mode="json"), register
     )
-    return JSONResponse(answer, status_code=status_code)
 
 
-@router.get("/webhooks/endpoints")
+@router.get("/webhooks/endpoints", tags=["webhook endpoints"])
 async def list_endpoints(tenant: SecretTenant, notifier: NotifierDep) -> list[EndpointOut]:
     """Every endpoint of the tenant (secrets are not shown)."""
     rows = await handlers.list_endpoints(notifier, tenant.id)
     return [EndpointOut.model_validate(row) for row in rows]
 
 
-@router.get("/webhooks/endpoints/{endpoint_id}")
+@router.get("/webhooks/endpoints/{endpoint_id}", tags=["webhook endpoints"])
 async def get_endpoint(
     endpoint_id: str, tenant: SecretTenant, notifier: NotifierDep
 ) -> EndpointOut:
@@ -127,7 +138,7 @@ async def get_endpoint(
     return EndpointOut.model_validate(await handlers.get_endpoint(notifier, tenant.id, endpoint_id))
 
 
-@router.patch("/webhooks/endpoints/{endpoint_id}")
+@router.patch("/webhooks/endpoints/{endpoint_id}", tags=["webhook endpoints"])
 async def update_endpoint(
     endpoint_id: str, body: EndpointPatch, tenant: SecretTenant, notifier: NotifierDep
 ) -> EndpointOut:
@@ -138,7 +149,7 @@ async def update_endpoint(
     return EndpointOut.model_validate(row)
 
 
-@router.delete("/webhooks/endpoints/{endpoint_id}", status_code=204)
+@router.delete("/webhooks/endpoints/{endpoint_id}", status_code=204, tags=["webhook endpoints"])
 async def delete_endpoint(
     endpoint_id: str, tenant: SecretTenant, notifier: NotifierDep
 ) -> Response:
@@ -147,27 +158,54 @@ async def delete_endpoint(
     return Response(status_code=204)
 
 
-@router.post("/webhooks/endpoints/{endpoint_id}/rotate-secret")
+@router.post(
+    "/webhooks/endpoints/{endpoint_id}/rotate-secret",
+    response_model=EndpointWithSecret,
+    responses=errors(Conflict),
+    tags=["webhook endpoints"],
+)
 async def rotate_secret(
-    endpoint_id: str, tenant: SecretTenant, notifier: NotifierDep
-) -> EndpointWithSecret:
-    """A new secret; the previous one keeps signing (a second signature) for the grace period."""
-    return _with_secret(await handlers.rotate_secret(notifier, tenant.id, endpoint_id))
+    endpoint_id: str,
+    tenant: SecretTenant,
+    notifier: NotifierDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """A new secret; the previous one keeps signing (a second signature) for the grace period.
+    A retry with the same ``Idempotency-Key`` gets the same new secret, not a third."""
+
+    async def rotate() -> Answer:
+        row = await handlers.rotate_secret(notifier, tenant.id, endpoint_id)
+        return 200, _with_secret(row).model_dump(mode="json")
+
+    route = f"POST /v1/webhooks/endpoints/{endpoint_id}/rotate-secret"
+    return await _once(notifier, tenant.id, idempotency_key, route, None, rotate)
 
 
-@router.post("/webhooks/endpoints/{endpoint_id}/recover")
+@router.post(
+    "/webhooks/endpoints/{endpoint_id}/recover",
+    response_model=Rescheduled,
+    responses=errors(Conflict),
+    tags=["webhook endpoints"],
+)
 async def recover_endpoint(
     endpoint_id: str,
     tenant: SecretTenant,
     notifier: NotifierDep,
     since: Annotated[AwareDatetime, Query()],
-) -> Rescheduled:
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Replay every failed delivery to this endpoint of messages created since ``since``."""
-    count = await handlers.recover_endpoint(notifier, tenant.id, endpoint_id, since)
-    return Rescheduled(rescheduled=count)
+
+    async def recover() -> Answer:
+        count = await handlers.recover_endpoint(notifier, tenant.id, endpoint_id, since)
+        return 200, Rescheduled(rescheduled=count).model_dump(mode="json")
+
+    route = f"POST /v1/webhooks/endpoints/{endpoint_id}/recover"
+    body = {"since": timestamp(since)}
+    return await _once(notifier, tenant.id, idempotency_key, route, body, recover)
 
 
-@router.get("/webhooks/messages")
+@router.get("/webhooks/messages", tags=["webhook messages"])
 async def list_messages(
     tenant: SecretTenant,
     notifier: NotifierDep,
@@ -195,7 +233,7 @@ async def list_messages(
     )
 
 
-@router.get("/webhooks/messages/{message_id}/attempts")
+@router.get("/webhooks/messages/{message_id}/attempts", tags=["webhook messages"])
 async def message_attempts(
     message_id: str, tenant: SecretTenant, notifier: NotifierDep
 ) -> list[AttemptOut]:
@@ -204,9 +242,44 @@ async def message_attempts(
     return [AttemptOut.model_validate(row) for row in rows]
 
 
-@router.post("/webhooks/messages/{message_id}/replay")
+@router.post(
+    "/webhooks/messages/{message_id}/replay",
+    response_model=Rescheduled,
+    responses=errors(Conflict),
+    tags=["webhook messages"],
+)
 async def replay_message(
-    message_id: str, tenant: SecretTenant, notifier: NotifierDep
-) -> Rescheduled:
-    """Send the message again to its endpoints, each with a fresh retry schedule."""
-    return Rescheduled(rescheduled=await handlers.replay_message(notifier, tenant.id, message_id))
+    message_id: str,
+    tenant: SecretTenant,
+    notifier: NotifierDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Send the message again to its endpoints, each with a fresh retry schedule. A retry with
+    the same ``Idempotency-Key`` does not send it a third time."""
+
+    async def replay() -> Answer:
+        count = await handlers.replay_message(notifier, tenant.id, message_id)
+        return 200, Rescheduled(rescheduled=count).model_dump(mode="json")
+
+    route = f"POST /v1/webhooks/messages/{message_id}/replay"
+    return await _once(notifier, tenant.id, idempotency_key, route, None, replay)
+
+
+async def _once(
+    notifier: Notifier,
+    tenant_id: str,
+    idempotency_key: str | None,
+    route: str,
+    body: Any,
+    run: Callable[[], Awaitable[Answer]],
+) -> Response:
+    status_code, answer = await answer_once(
+        notifier.sessions,
+        tenant_id=tenant_id,
+        key=idempotency_key,
+        route=route,
+        body=body,
+        now=utc_now(),
+        run=run,
+    )
+    return JSONResponse(answer, status_code=status_code)

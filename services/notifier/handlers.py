@@ -205,6 +205,17 @@ async def list_recommendations(
         )
 
 
+async def get_recommendation(
+    notifier: Notifier, tenant_id: str, recommendation_id: str
+) -> RecommendationRow:
+    """One of the tenant's recommendations; 404 when it has none of that id."""
+    async with notifier.sessions() as session:
+        row = await store.get_recommendation(session, tenant_id, recommendation_id)
+    if row is None:
+        raise NotFound(f"no recommendation {recommendation_id!r}", field="recommendation_id")
+    return row
+
+
 # --- endpoints ---------------------------------------------------------------------------------
 
 

@@ -210,13 +210,54 @@ def _next_step(item: ItineraryItem) -> _Advice:
 
 def _cleared(signal_type: SignalType, subject: str | None, evidence: dict[str, Any]) -> _Advice:
     label = signal_type.value.replace("_", " ")
+    about = _about(_readable_of(signal_type, subject, evidence))
+    successor = _people(evidence.get("sponsors") or evidence.get("adoption_owners"))
+    handed = f" {successor} now holds the role." if successor else ""
     return _Advice(
         Priority.LOW,
-        f"Cleared: {label}{_about(_readable(subject, evidence))}",
-        f"The {label} signal{_about(_readable(subject, evidence))} has cleared. Keep following "
-        "the itinerary.",
+        f"Cleared: {label}{about}",
+        f"The {label} signal{about} has cleared.{handed} Keep following the itinerary.",
         ("close any follow-up opened for this signal",),
     )
+
+
+# Signals whose subject is the account itself: the webhook names the account, the text does not.
+_ACCOUNT_SUBJECTS = frozenset({SignalType.SPONSOR_DEPARTURE, SignalType.REORGANIZATION})
+
+
+def _readable_of(
+    signal_type: SignalType, subject: str | None, evidence: dict[str, Any]
+) -> str | None:
+    """What the text calls a signal's subject: the people it is about, an activity's title,
+    never the account's id nor an internal metric."""
+    if signal_type is SignalType.SPONSOR_DEPARTURE:
+        return _people(evidence.get("departed_sponsors"))
+    if signal_type is SignalType.NO_ADOPTION_OWNER:
+        return _people(evidence.get("departed_owners"))
+    if signal_type is SignalType.REORGANIZATION:
+        changes = evidence.get("role_changes_in_window")
+        if evidence.get("cause") == "role_changes" and changes:
+            return f"{changes} role changes within {evidence.get('window_days')} days"
+        return None
+    if signal_type in _ACCOUNT_SUBJECTS:
+        return None
+    return _readable(subject, evidence)
+
+
+def _people(described: object) -> str | None:
+    """``[{"person_id", "name", "title"}, ...]`` as "Dana Reyes, VP Sales and p-7"."""
+    if not isinstance(described, list) or not described:
+        return None
+    names = []
+    for person in described:
+        if not isinstance(person, dict):
+            continue
+        name = person.get("name") or person.get("person_id")
+        title = person.get("title")
+        names.append(f"{name}, {title}" if name and title else str(name))
+    if not names:
+        return None
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 # One rule per signal type. Templates may use {about} (" (subject)" or ""), {subject_colon}
@@ -248,7 +289,7 @@ _RULES: dict[SignalType, _Advice] = {
     SignalType.NO_ADOPTION_OWNER: _Advice(
         Priority.HIGH,
         "No adoption owner",
-        "Nobody at the customer owns adoption, and adoption without an owner drifts. "
+        "Nobody at the customer owns adoption{about}, and adoption without an owner drifts. "
         "Ask the customer to name an adoption owner.",
         (
             "ask the customer to name an adoption owner",
@@ -316,7 +357,7 @@ _RULES: dict[SignalType, _Advice] = {
 def _raised(change: SignalChange, signal_type: SignalType) -> _Advice:
     evidence = change.evidence
     unit = evidence.get("unit")
-    readable = _readable(change.subject, evidence)
+    readable = _readable_of(signal_type, change.subject, evidence)
     fields = {
         "about": _about(readable),
         "subject_colon": f": {readable}" if readable else "",

@@ -152,6 +152,16 @@ async def list_recommendations(
     return list(rows)
 
 
+async def get_recommendation(
+    session: AsyncSession, tenant_id: str, recommendation_id: str
+) -> RecommendationRow | None:
+    return await session.scalar(
+        select(RecommendationRow).where(
+            RecommendationRow.tenant_id == tenant_id, RecommendationRow.id == recommendation_id
+        )
+    )
+
+
 # --- the outbox --------------------------------------------------------------------------------
 
 

@@ -79,7 +79,10 @@ def test_new_sponsor_resolves_departure() -> None:
     people = [DEPARTED_SPONSOR, _person("bob", StakeholderRole.SPONSOR)]
     decision = sponsor_departure("acme", people, is_open=True)
     assert isinstance(decision, Resolve)
-    assert decision.evidence == {"sponsor_ids": ["bob"]}
+    assert decision.evidence == {
+        "sponsor_ids": ["bob"],
+        "sponsors": [{"person_id": "bob", "name": None, "title": None}],
+    }
     assert isinstance(sponsor_departure("acme", people, is_open=False), NoChange)
 
 

@@ -1,4 +1,5 @@
-"""Schemathesis against every service's OpenAPI schema: no 5xx, every error body JSON.
+"""Schemathesis against every service's OpenAPI schema: no 5xx, every error body JSON, and
+every answer one the document promises (its status listed, its body matching the schema).
 
 Valid and invalid inputs are generated from each operation's schema and sent, with the
 tenant's keys, to the real services; the number of examples is bounded so CI stays fast.
@@ -18,13 +19,21 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Err
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.e2e.conftest import SERVICES, System
 
 pytestmark = pytest.mark.integration
 
 EXAMPLES_PER_MODE = 12
+# The document's promises each answer is checked against.
+CONFORMANCE = [status_code_conformance, response_schema_conformance, content_type_conformance]
 # CI runs the same examples every time; set AMPM_FUZZ_EXPLORE=1 to draw new ones locally.
 EXPLORE = os.environ.get("AMPM_FUZZ_EXPLORE") == "1"
 SEGMENT_PATHS = {
@@ -89,7 +98,16 @@ def _run_operation(
         where = f"{service} {case.method} {case.formatted_path} -> {response.status_code}"
         if response.status_code >= 500:
             failures.append(f"{where}: {response.text[:300]}")
-        elif response.status_code >= 400:
+            return
+        try:
+            case.validate_response(response, checks=CONFORMANCE)
+        except FailureGroup as group:
+            failures.extend(
+                f"{where}: {failure.title}: {failure.message[:300]}" for failure in group.exceptions
+            )
+        except AssertionError as failure:
+            failures.append(f"{where}: {str(failure)[:300]} body {response.text[:200]}")
+        if response.status_code >= 400:
             try:
                 body = response.json()
             except ValueError:

@@ -69,11 +69,19 @@ def test_every_signal_type_has_its_own_advice() -> None:
     assert len(titles) == len(messages) == len(SignalType)
 
 
-def test_sponsor_departure_hands_over_to_a_successor() -> None:
-    recommendation = _raised(SignalType.SPONSOR_DEPARTURE, subject="Jane Doe, CFO")
+def test_sponsor_departure_names_the_person_and_hands_over_to_a_successor() -> None:
+    # The subject of a sponsor departure is the account: the text names the person instead.
+    evidence = {"departed_sponsors": [{"person_id": "p-9", "name": "Jane Doe", "title": "CFO"}]}
+    recommendation = _raised(
+        SignalType.SPONSOR_DEPARTURE, subject="northwind-leads", evidence=evidence
+    )
     assert "formally hand the sponsor's responsibilities to a successor" in recommendation.actions
     assert "brief the successor on the success plan" in recommendation.actions
-    assert "Jane Doe, CFO" in recommendation.message
+    assert "The executive sponsor (Jane Doe, CFO) is leaving" in recommendation.message
+    assert "northwind-leads" not in recommendation.title + recommendation.message
+    unnamed = {"departed_sponsors": [{"person_id": "p-9", "name": None, "title": None}]}
+    by_id = _raised(SignalType.SPONSOR_DEPARTURE, subject="northwind-leads", evidence=unnamed)
+    assert "The executive sponsor (p-9) is leaving" in by_id.message
 
 
 def test_missing_adoption_owner_asks_the_customer_to_name_one() -> None:
@@ -150,16 +158,38 @@ def test_braces_in_a_subject_are_kept_literally() -> None:
 
 
 def test_resolved_signal_gives_a_short_low_priority_cleared_note() -> None:
-    change = _change(SignalChangeType.RESOLVED, SignalType.SPONSOR_DEPARTURE, subject="Jane Doe")
+    change = _change(
+        SignalChangeType.RESOLVED,
+        SignalType.ACTIVITY_OFF_TRACK,
+        subject="social_campaigns",
+        evidence={"title": "Social campaigns per month"},
+    )
     recommendation = recommend(change, ampm_base_url=BASE)
 
     assert recommendation is not None
     assert recommendation.category is GpsCategory.NEXT_STEP
     assert recommendation.priority is Priority.LOW
-    assert recommendation.title == "Cleared: sponsor departure (Jane Doe)"  # says what cleared
+    # Says what cleared.
+    assert recommendation.title == "Cleared: activity off track (Social campaigns per month)"
     assert recommendation.message == (
-        "The sponsor departure signal (Jane Doe) has cleared. Keep following the itinerary."
+        "The activity off track signal (Social campaigns per month) has cleared. Keep following "
+        "the itinerary."
     )
+
+
+def test_a_cleared_sponsor_departure_names_the_successor() -> None:
+    evidence = {"sponsors": [{"person_id": "p-2", "name": "Ann Lee", "title": "CFO"}]}
+    change = _change(
+        SignalChangeType.RESOLVED,
+        SignalType.SPONSOR_DEPARTURE,
+        subject="northwind-leads",
+        evidence=evidence,
+    )
+    recommendation = recommend(change, ampm_base_url=BASE)
+    assert recommendation is not None
+    assert recommendation.title == "Cleared: sponsor departure"
+    assert "Ann Lee, CFO now holds the role." in recommendation.message
+    assert "northwind-leads" not in recommendation.title + recommendation.message
 
 
 def test_texts_use_the_plan_s_titles_and_never_an_internal_metric_name() -> None:
