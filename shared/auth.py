@@ -96,7 +96,15 @@ ADMIN_TOKEN = HTTPBearer(
     description="The operator's admin token (AMPM_ADMIN_TOKEN): manages tenants.",
     auto_error=False,
 )
-SEGMENT_WRITE_KEY = HTTPBasic(
+class _DocumentedBasic(HTTPBasic):
+    """HTTP Basic as documentation only: the ingest routes read the write key themselves (Basic,
+    Bearer or the body's writeKey) and answer a malformed header in the shared error body."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+SEGMENT_WRITE_KEY = _DocumentedBasic(
     scheme_name="segmentWriteKey",
     description="Segment SDKs: the write key as the Basic username with an empty password "
     "(or as writeKey in the body).",

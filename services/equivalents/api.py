@@ -87,6 +87,12 @@ async def create_entry(
     return JSONResponse(answer, status_code=status_code)
 
 
+@router.get("/v1/equivalents/catalog/{entry_id}", tags=["catalog"])
+async def get_entry(entry_id: EntryId, tenant: SecretTenant, context: Ctx) -> EntryOut:
+    """One catalog entry as it converts for this tenant; it can be PUT back unchanged."""
+    return await handlers.get_entry(context, tenant, entry_id)
+
+
 @router.put("/v1/equivalents/catalog/{entry_id}", tags=["catalog"])
 async def put_entry(
     entry_id: EntryId, body: EntryIn, tenant: SecretTenant, context: Ctx, response: Response

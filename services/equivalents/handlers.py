@@ -91,6 +91,15 @@ async def get_catalog(context: Context, tenant: Tenant) -> CatalogOut:
     )
 
 
+async def get_entry(context: Context, tenant: Tenant, entry_id: str) -> EntryOut:
+    """One entry of the tenant's catalog (its own, or shipped); 404 when it has none."""
+    catalog = await get_catalog(context, tenant)
+    for entry in catalog.entries:
+        if entry.id == entry_id:
+            return entry
+    raise NotFound(f"no catalog entry {entry_id!r}", field="entry_id")
+
+
 async def create_entry(context: Context, tenant: Tenant, body: EntryIn) -> EntryOut:
     """Add a tenant entry; an id the tenant already sees (its own or shipped) is a conflict."""
     if body.id is None:

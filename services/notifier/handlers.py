@@ -11,6 +11,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -56,6 +57,13 @@ log = structlog.get_logger(__name__)
 
 # Raised signals whose advice quotes the account's value.
 VALUE_QUOTED = frozenset({SignalType.OBJECTIVE_ACHIEVED, SignalType.ADOPTION_DROP})
+
+
+class DisableReason(StrEnum):
+    """Why an endpoint was disabled: ``disabled_reason`` and ``endpoint.disabled``'s reason."""
+
+    ENDPOINT_GONE = "endpoint_gone"
+    FAILING_CONTINUOUSLY = "failing_continuously"
 
 
 @dataclass
@@ -402,7 +410,7 @@ async def record_attempt(
     now = utc_now()
     settings = notifier.settings
     letters: list[DeadLetteredDelivery] = []
-    disabled_reason: str | None = None
+    disabled_reason: DisableReason | None = None
     async with notifier.sessions.begin() as session:
         store.add_attempt(
             session,
@@ -445,12 +453,14 @@ async def record_attempt(
         else:
             delivery.next_attempt_at = decision
         after = timedelta(seconds=settings.disable_after_seconds)
+        message = None
         if isinstance(result.outcome, EndpointGone):
-            disabled_reason = "the endpoint answered 410 Gone"
-        elif disable_due(endpoint.failing_since, now, after):
-            disabled_reason = f"the endpoint failed continuously since {endpoint.failing_since}"
-        if disabled_reason is not None and endpoint.enabled:
-            stopped = await _disable(session, endpoint, disabled_reason, now)
+            disabled_reason, message = DisableReason.ENDPOINT_GONE, "the endpoint answered 410 Gone"
+        elif disable_due(endpoint.failing_since, now, after) and endpoint.failing_since:
+            disabled_reason = DisableReason.FAILING_CONTINUOUSLY
+            message = f"the endpoint failed continuously since {timestamp(endpoint.failing_since)}"
+        if disabled_reason is not None and message is not None and endpoint.enabled:
+            stopped = await _disable(session, endpoint, disabled_reason, message, now)
             letters.extend(DeadLetteredDelivery.of_stopped(delivery) for delivery in stopped)
         else:
             disabled_reason = None
@@ -461,21 +471,26 @@ async def record_attempt(
 
 
 async def _disable(
-    session: AsyncSession, endpoint: EndpointRow, reason: str, now: datetime
+    session: AsyncSession, endpoint: EndpointRow, reason: DisableReason, message: str, now: datetime
 ) -> list[store.StoppedDelivery]:
     """Disable a failing endpoint: its pending deliveries stop, the other endpoints are told."""
     endpoint.enabled = False
-    endpoint.disabled_reason = reason
+    endpoint.disabled_reason = reason.value
     endpoint.updated_at = now
     stopped = await store.fail_pending_deliveries(
-        session, endpoint.id, f"endpoint disabled: {reason}", now
+        session, endpoint.id, f"endpoint disabled: {message}", now
     )
     await store.enqueue(
         session,
         tenant_id=endpoint.tenant_id,
         account_id=None,
         event_type=WebhookEventType.ENDPOINT_DISABLED.value,
-        data={"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason},
+        data={
+            "endpoint_id": endpoint.id,
+            "url": endpoint.url,
+            "reason": reason.value,
+            "message": message,
+        },
         now=now,
         exclude_endpoint=endpoint.id,
     )

@@ -64,7 +64,9 @@ class EndpointOut(BaseModel):
     description: str
     event_types: list[str]
     enabled: bool
-    disabled_reason: str | None
+    disabled_reason: str | None = Field(
+        description="endpoint_gone (it answered 410) or failing_continuously; null while enabled."
+    )
     failing_since: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -207,13 +207,18 @@ def _northwind(
             },
         )
     )
-    people = {
-        "nw-ceo": {"role": "sponsor", "title": "CEO"},
-        "nw-ops": {"role": "adoption_owner", "title": "Sales operations lead"},
-        "nw-sales-mgr": {"role": "supervisor", "title": "Sales manager"},
+    people: dict[str, dict[str, str]] = {
+        "nw-ceo": {"role": "sponsor", "title": "CEO", "name": "Dana Reyes"},
+        "nw-ops": {"role": "adoption_owner", "title": "Sales operations lead", "name": "Sam Lee"},
+        "nw-sales-mgr": {"role": "supervisor", "title": "Sales manager", "name": "Kim Park"},
     }
     users = [f"nw-rep-{n}" for n in range(1, 7)]
-    people.update({user: {"role": "end_user", "title": "Sales rep"} for user in users})
+    people.update(
+        {
+            user: {"role": "end_user", "title": "Sales rep", "supervisor_id": "nw-sales-mgr"}
+            for user in users
+        }
+    )
     for person, traits in people.items():
         events.append(
             _event(
@@ -292,6 +297,7 @@ def _northwind(
                 )
             )
         if week == SUCCESSOR_WEEK:
+            # The successor is introduced, then formally handed the role (the plan names them).
             events.append(
                 _event(
                     "lifecycle",
@@ -300,10 +306,19 @@ def _northwind(
                     mid,
                     person_id="nw-cro",
                     properties={
-                        "role": "sponsor",
                         "title": "Chief revenue officer",
+                        "name": "Alex Chen",
                         "status": "active",
                     },
+                )
+            )
+            events.append(
+                _event(
+                    "lifecycle",
+                    "sponsor.assigned",
+                    account,
+                    mid + timedelta(hours=1),
+                    person_id="nw-cro",
                 )
             )
     return contacts[LEAD_WEEKS:], conversion

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -68,17 +68,6 @@ async def publish(bootstrap: str, topic: str, events: Sequence[Envelope]) -> Non
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-
-
-async def eventually(
-    condition: Callable[[], Awaitable[bool]], *, deadline_seconds: float = 30.0
-) -> None:
-    """Poll ``condition`` until it holds; fail when the deadline passes."""
-    async with asyncio.timeout(deadline_seconds):
-        while True:
-            if await condition():
-                return
-            await asyncio.sleep(0.1)
 
 
 async def committed_total(bootstrap: str, group_id: str) -> int:

@@ -20,7 +20,7 @@ from services.correlation.evaluation import USAGE_METRIC
 from services.correlation.handlers import process_records
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import AccountRow, OutboxRow
-from shared.events import EventKind
+from shared.events import Envelope, EventKind
 from shared.service import bootstrap_topics
 from shared.signals import SignalChange, SignalChangeType, SignalType
 from shared.tenant_store import CreatedTenant
@@ -29,12 +29,12 @@ from tests.correlation import northwind
 from tests.correlation.support import (
     committed_total,
     envelope,
-    eventually,
     publish,
     read_to_end,
     record,
 )
 from tests.support.servers import serve_app
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -388,3 +388,88 @@ async def test_an_acknowledged_reorganization_resolves(
     assert acknowledged.status_code == 200
     assert acknowledged.json()["state"] == "resolved"
     assert acknowledged.json()["acknowledged_at"] is not None
+
+
+async def test_a_csm_tool_reads_the_account_its_people_and_deletes_the_plan(
+    client: httpx.AsyncClient,
+    topics: Topics,
+    tenant: CreatedTenant,
+    kafka_bootstrap: str,
+) -> None:
+    tenant_id, account = tenant.tenant.id, "initech"
+    body = northwind.plan_body(date(2026, 12, 31))
+    body["sponsor_id"], body["adoption_owner_id"] = "p-vp", "p-ops"
+    put = await client.put(f"/v1/accounts/{account}/success-plan", json=body, headers=auth(tenant))
+    assert put.status_code == 200
+    now = datetime.now(UTC)
+
+    def person(person_id: str, **properties: Any) -> Envelope:
+        return envelope(
+            tenant_id,
+            "person.identified",
+            now,
+            kind=EventKind.LIFECYCLE,
+            account_id=account,
+            person_id=person_id,
+            properties=properties,
+        )
+
+    identified = envelope(
+        tenant_id,
+        "account.identified",
+        now,
+        kind=EventKind.LIFECYCLE,
+        account_id=account,
+        properties={"name": "Initech", "segment": "mid", "seats": 40},
+    )
+    people = [
+        person("p-vp", name="Dana Reyes", title="VP Sales", role="Executive Sponsor"),
+        person("p-ops", name="Sam Lee", title="Sales Ops", role="adoption_owner"),
+        person("p-lead", name="Kim Park", title="Team Lead", role="supervisor"),
+        person("p-ae", name="Ann Bell", role="user", supervisor_id="p-lead"),
+    ]
+    departed = envelope(
+        tenant_id,
+        "stakeholder.departed",
+        now,
+        kind=EventKind.LIFECYCLE,
+        account_id=account,
+        person_id="p-vp",
+    )
+    await publish(kafka_bootstrap, topics.events, [identified, *people, departed])
+
+    async def raised() -> dict[str, Any] | None:
+        got = (await client.get(f"/v1/accounts/{account}", headers=auth(tenant))).json()
+        return got if got.get("open_signals", {}).get("sponsor_departure") else None
+
+    detail = await eventually(raised)
+    assert (detail["name"], detail["segment"], detail["seats"]) == ("Initech", "mid", 40)
+    assert detail["open_by_category"] == {"bad_weather": 1}
+    assert detail["plan"]["sponsor_id"] == "p-vp" and detail["plan"]["activities"] == len(
+        body["itinerary"]
+    )
+    assert detail["created_at"].endswith("Z")
+
+    listed = (await client.get(f"/v1/accounts/{account}/people", headers=auth(tenant))).json()
+    by_id = {p["person_id"]: p for p in listed["people"]}
+    assert by_id["p-vp"]["stakeholder_role"] == "sponsor"  # "Executive Sponsor" is a sponsor
+    assert (by_id["p-vp"]["plan_role"], by_id["p-vp"]["status"]) == ("sponsor", "departed")
+    assert by_id["p-ops"]["plan_role"] == "adoption_owner"
+    assert (by_id["p-ae"]["supervisor_id"], by_id["p-ae"]["name"]) == ("p-lead", "Ann Bell")
+
+    signals = await client.get(f"/v1/accounts/{account}/signals", headers=auth(tenant))
+    (departure,) = [s for s in signals.json()["signals"] if s["type"] == "sponsor_departure"]
+    assert departure["evidence"]["departed_sponsors"] == [
+        {"person_id": "p-vp", "name": "Dana Reyes", "title": "VP Sales"}
+    ]
+
+    deleted = await client.delete(f"/v1/accounts/{account}/success-plan", headers=auth(tenant))
+    assert deleted.status_code == 204
+    again = await client.delete(f"/v1/accounts/{account}/success-plan", headers=auth(tenant))
+    assert again.status_code == 404 and again.json()["error"]["code"] == "plan_not_found"
+    gone = await client.get(f"/v1/accounts/{account}/success-plan", headers=auth(tenant))
+    assert gone.status_code == 404
+    after = (await client.get(f"/v1/accounts/{account}", headers=auth(tenant))).json()
+    assert after["plan"] is None
+    unknown = await client.get("/v1/accounts/nobody", headers=auth(tenant))
+    assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "account_id"

@@ -176,6 +176,23 @@ async def test_sponsor_departure_reaches_the_csm_tool_signed(
 
     await recorder.wait_until(lambda: bool(resolved()), deadline_seconds=60)
     assert len(resolved()) == 1
+    # One notion of time: every timestamp of every webhook and every answer is UTC, with Z.
+    answers: list[Any] = [p for p in verified(recorder, "/csm", secret)]
+    async with httpx.AsyncClient(headers=system.secret_headers()) as client:
+        correlation, notifier = system.url("correlation"), system.url("notifier")
+        for path in ("", "/people", "/signals", "/health", "/success-plan"):
+            answers.append((await client.get(f"{correlation}/v1/accounts/{ACCOUNT}{path}")).json())
+        answers.append((await client.get(f"{notifier}/v1/recommendations")).json())
+        messages = (await client.get(f"{notifier}/v1/webhooks/messages")).json()
+        answers.append(messages)
+        first = messages["data"][0]["id"]
+        answers.append(
+            (await client.get(f"{notifier}/v1/webhooks/messages/{first}/attempts")).json()
+        )
+        answers.append((await client.get(f"{notifier}/v1/webhooks/endpoints")).json())
+    found = _timestamps(answers)
+    assert len(found) > 20
+    assert [t for t in found if not t.endswith("Z")] == []
 
 
 async def test_usage_posted_to_ingest_becomes_account_value(system: System) -> None:
@@ -216,3 +233,18 @@ async def test_usage_posted_to_ingest_becomes_account_value(system: System) -> N
     miles = next(e for e in value["feel_good"] if "miles" in e["text"])
     # 1000 kWh x 7.09e-4 t CO2e/kWh / 3.926866e-4 t CO2e per mile = 1806 miles (EPA calculator, FACTORS.md).
     assert miles["value"] == pytest.approx(1000 * 7.09e-4 / 3.926866e-4, rel=1e-6)
+
+
+def _timestamps(node: Any) -> list[str]:
+    """Every string in ``node`` that is a date and a time."""
+    if isinstance(node, dict):
+        return [t for value in node.values() for t in _timestamps(value)]
+    if isinstance(node, list):
+        return [t for item in node for t in _timestamps(item)]
+    if isinstance(node, str) and len(node) >= 19 and node[10:11] == "T":
+        try:
+            datetime.fromisoformat(node)
+        except ValueError:
+            return []
+        return [node]
+    return []

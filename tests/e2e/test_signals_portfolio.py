@@ -15,9 +15,9 @@ from services.correlation.buckets import last_complete_period
 from shared.kafka import group_backlog
 from shared.tenant_store import CreatedTenant
 from shared.topics import Topics
-from tests.correlation.support import eventually
 from tests.e2e.conftest import System, start_system, system_environment
 from tests.support.portfolio import PortfolioAccount, batches, build_portfolio
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

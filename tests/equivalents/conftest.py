@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -44,18 +43,6 @@ class Service:
 
 def auth(tenant: CreatedTenant) -> dict[str, str]:
     return {"Authorization": f"Bearer {tenant.secret_key.plaintext}"}
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, deadline_seconds: float = 30.0
-) -> T:
-    """Poll ``probe`` until it returns something other than None, or fail at the deadline."""
-    async with asyncio.timeout(deadline_seconds):
-        while True:
-            result = await probe()
-            if result is not None:
-                return result
-            await asyncio.sleep(0.1)
 
 
 @pytest.fixture(scope="package")

@@ -11,8 +11,9 @@ import pytest
 from services.equivalents import handlers
 from shared.events import Envelope, EventKind, EventSource
 from shared.tenant_store import CreatedTenant
-from tests.equivalents.conftest import Service, auth, error_of, eventually
+from tests.equivalents.conftest import Service, auth, error_of
 from tests.support.kafka import read_records
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from tests.notifier.conftest import api, publish, raised
 from tests.notifier.receiver import Receiver, Reply
 from tests.support.kafka import read_records
 from tests.support.servers import serve_app
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -45,13 +46,6 @@ async def running(settings: NotifierSettings, secret_key: str) -> AsyncIterator[
     """A notifier served on 127.0.0.1 and a client of it with the tenant's secret key."""
     async with serve_app(create_app(settings)) as base, api(base, secret_key) as client:
         yield client
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]], deadline_seconds: float = 20) -> None:
-    async with asyncio.timeout(deadline_seconds):
-        # The delivery log is read through the API, so there is no event to wait on: poll it.
-        while not await check():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
 
 
 async def test_signal_becomes_a_recommendation_and_verified_webhooks(
@@ -91,6 +85,12 @@ async def test_signal_becomes_a_recommendation_and_verified_webhooks(
             params={"account_id": "acme", "cursor": first_page["next_cursor"]},
         )
         assert [r["signal_change_id"] for r in rest.json()["data"]] == ["chg-2"]
+        one = await client.get(f"/v1/recommendations/{recommendation['id']}")
+        assert one.status_code == 200 and one.json() == recommendation
+        assert recommendation["created_at"].endswith("Z")
+        missing = await client.get("/v1/recommendations/rec_missing")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["field"] == "recommendation_id"
         await asyncio.sleep(0)  # nothing more is expected: exactly four webhooks
         assert len(recorder.at("/all")) == 4
 
@@ -117,7 +117,7 @@ async def test_receiver_failing_twice_gets_one_delivery_after_three_attempts(
             statuses = [d["status"] for m in messages for d in m["deliveries"]]
             return bool(statuses == ["succeeded"])
 
-        await _eventually(logged)
+        await eventually(logged)
         message_id = requests[0].webhook_id
         attempts = (await client.get(f"/v1/webhooks/messages/{message_id}/attempts")).json()
         assert [a["status_code"] for a in attempts] == [500, 503, 200]
@@ -143,7 +143,7 @@ async def test_gone_disables_the_endpoint_and_tells_the_other_endpoints(
         assert notice["type"] == "endpoint.disabled"
         assert notice["data"]["endpoint_id"] == gone["id"]
         state = (await client.get(f"/v1/webhooks/endpoints/{gone['id']}")).json()
-        assert state["enabled"] is False and "410" in state["disabled_reason"]
+        assert state["enabled"] is False and state["disabled_reason"] == "endpoint_gone"
         assert len(recorder.at("/gone")) == 1
 
 
@@ -174,7 +174,7 @@ async def test_deliveries_pending_when_the_endpoint_is_disabled_are_dead_lettere
             attempts = (await client.get(f"/v1/webhooks/messages/{first}/attempts")).json()
             return len(attempts) == 1
 
-        await _eventually(first_attempt_logged)
+        await eventually(first_attempt_logged)
         await publish(signals_producer, settings, [raised(tenant.tenant.id, "p-2")])
 
         dlq = Topics(settings.topic_namespace).notifications_dlq
@@ -310,7 +310,7 @@ async def test_two_instances_deliver_each_attempt_once(
             )
             return not page.json()["data"]
 
-        await _eventually(all_logged)
+        await eventually(all_logged)
         messages = (await client.get("/v1/webhooks/messages", params={"limit": 500})).json()
         sent = [m for m in messages["data"] if m["event_type"] == "signal.raised"]
         assert len(sent) == 40

@@ -15,6 +15,7 @@ from services.ingest.settings import IngestSettings
 from shared.auth import TenantResolver
 from shared.tenancy import KeyKind, hash_key, issue_key, key_kind_of
 from tests.support.servers import serve_app
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -91,3 +92,75 @@ async def test_cli_creates_a_tenant_whose_keys_authenticate(
     assert printed["tenant name"].strip() == "Northwind Vendor"
     resolved = await TenantResolver(sessions).resolve(write_key, KeyKind.WRITE)
     assert resolved is not None and resolved.id == tenant_id
+
+
+async def test_keys_are_listed_without_secrets_and_a_revoked_key_stops_working(
+    base_settings: dict[str, Any],
+) -> None:
+    admin = {"Authorization": "Bearer test-admin-token"}
+    # Two instances: the one that revokes forgets at once, the other within its cache time.
+    cache = 0.5
+    settings = IngestSettings(**base_settings, key_cache_seconds=cache)
+    async with (
+        serve_app(create_app(settings)) as first,
+        serve_app(create_app(settings)) as second,
+        httpx.AsyncClient(base_url=first) as http,
+        httpx.AsyncClient(base_url=second) as other,
+    ):
+        tenant = (await http.post("/v1/tenants", json={"name": "Keys"}, headers=admin)).json()
+        old = {"Authorization": f"Bearer {tenant['secret_key']}"}
+        assert (await other.get("/v1/keys", headers=old)).status_code == 200  # now cached
+        listed = (await http.get("/v1/keys", headers=old)).json()
+        assert [(k["kind"], k["revoked_at"]) for k in listed["keys"]] == [
+            ("write", None),
+            ("secret", None),
+        ]
+        assert listed["revocation_delay_seconds"] == cache
+        assert tenant["secret_key"] not in str(listed)
+        assert listed["keys"][1]["prefix"] == tenant["secret_key"][:12]
+        assert listed["keys"][1]["last_used_at"] is not None  # this very request looked it up
+
+        # Rotate: a new secret key, then the old one revoked with the new one.
+        created = await http.post("/v1/keys", json={"kind": "secret"}, headers=old)
+        assert created.status_code == 201
+        new = {"Authorization": f"Bearer {created.json()['key']}"}
+        self_revoke = await http.delete(f"/v1/keys/{listed['keys'][1]['id']}", headers=old)
+        assert self_revoke.status_code == 409
+        assert self_revoke.json()["error"]["field"] == "key_id"
+        revoked = await http.delete(f"/v1/keys/{listed['keys'][1]['id']}", headers=new)
+        assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+        assert (await http.get("/v1/keys", headers=old)).status_code == 401  # at once here
+
+        async def refused_elsewhere() -> bool:
+            return (await other.get("/v1/keys", headers=old)).status_code == 401
+
+        await eventually(refused_elsewhere, deadline_seconds=cache * 10)
+        assert (await other.get("/v1/keys", headers=new)).status_code == 200
+
+        # The operator sees and revokes any tenant's keys; another tenant's key is not found.
+        keys = (await http.get(f"/v1/tenants/{tenant['id']}/keys", headers=admin)).json()
+        write_id = keys["keys"][0]["id"]
+        stranger = (await http.post("/v1/tenants", json={"name": "Other"}, headers=admin)).json()
+        theirs = {"Authorization": f"Bearer {stranger['secret_key']}"}
+        assert (await http.delete(f"/v1/keys/{write_id}", headers=theirs)).status_code == 404
+        gone = await http.delete(f"/v1/tenants/{tenant['id']}/keys/{write_id}", headers=admin)
+        assert gone.status_code == 200
+        sent = await http.post(
+            "/v1/events",
+            json={"kind": "usage", "name": "x", "account_id": "a"},
+            headers={"Authorization": f"Bearer {tenant['write_key']}"},
+        )
+        assert sent.status_code == 401
+
+
+async def test_the_same_idempotency_key_creates_one_tenant(base_settings: dict[str, Any]) -> None:
+    admin = {"Authorization": "Bearer test-admin-token", "Idempotency-Key": "onboard-acme-1"}
+    app = create_app(IngestSettings(**base_settings))
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url, headers=admin) as http:
+        first = await http.post("/v1/tenants", json={"name": "Acme"})
+        again = await http.post("/v1/tenants", json={"name": "Acme"})
+        other = await http.post("/v1/tenants", json={"name": "Globex"})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert other.status_code == 409
+    assert other.json()["error"]["field"] == "Idempotency-Key"
