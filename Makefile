@@ -12,11 +12,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
-# Java 17 and Maven fetch and run the Kafka broker, curl runs the README's examples in the
-# tests; installed from Debian when missing.
+# Java 17 and Maven fetch and run the Kafka broker; curl runs the README's examples and
+# Chromium the console's browser tests and screenshots. Installed from Debian when missing.
 system-deps:
-	@command -v java >/dev/null && command -v mvn >/dev/null && command -v curl >/dev/null || \
-	  { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless maven curl; }
+	@command -v java >/dev/null && command -v mvn >/dev/null && command -v curl >/dev/null \
+	  && command -v chromium >/dev/null || \
+	  { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    openjdk-17-jre-headless maven curl chromium chromium-driver; }
 
 kafka-jars: $(VENV)/.installed system-deps
 	$(PY) -m shared.local.kafka fetch

@@ -96,6 +96,8 @@ ADMIN_TOKEN = HTTPBearer(
     description="The operator's admin token (AMPM_ADMIN_TOKEN): manages tenants.",
     auto_error=False,
 )
+
+
 class _DocumentedBasic(HTTPBasic):
     """HTTP Basic as documentation only: the ingest routes read the write key themselves (Basic,
     Bearer or the body's writeKey) and answer a malformed header in the shared error body."""

@@ -74,7 +74,13 @@ class KeyOut(BaseModel):
         )
 
 
+class TenantOut(BaseModel):
+    id: str
+    name: str
+
+
 class KeyList(BaseModel):
+    tenant: TenantOut
     keys: list[KeyOut]
     revocation_delay_seconds: float = Field(
         description="How long a revoked key may still be accepted by another instance."
@@ -192,8 +198,12 @@ async def revoke_key(key_id: KeyId, tenant: SecretTenant, request: Request) -> K
 
 async def _list(request: Request, tenant_id: str) -> KeyList:
     async with request.app.state.database.sessions() as session:
+        tenant = await tenant_store.get_tenant(session, tenant_id)
         keys = await tenant_store.list_keys(session, tenant_id)
+    if tenant is None:
+        raise NotFound(f"no tenant {tenant_id!r}", field="tenant_id")
     return KeyList(
+        tenant=TenantOut(id=tenant.id, name=tenant.name),
         keys=[KeyOut.of(info) for info in keys],
         revocation_delay_seconds=request.app.state.settings.key_cache_seconds,
     )

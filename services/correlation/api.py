@@ -17,7 +17,9 @@ from services.correlation.schemas import (
     AmpmView,
     CohortItineraryOut,
     CorrelationOut,
+    HealthHistoryOut,
     HealthOut,
+    HealthPoint,
     ItineraryStepOut,
     ObjectiveOut,
     PeopleList,
@@ -99,7 +101,7 @@ async def get_ampm(account_id: str, tenant: SecretTenant, request: Request) -> A
         _sessions(request), tenant.id, account_id, _settings(request)
     )
     plan, series = analysis.plan, analysis.series
-    projected = projections(plan, series)
+    projected = projections(plan, series, _settings(request).thresholds)
     return AmpmView(
         account_id=account_id,
         plan_id=plan.id,
@@ -145,6 +147,24 @@ async def get_health(account_id: str, tenant: SecretTenant, request: Request) ->
         _sessions(request), tenant.id, account_id
     )
     return HealthOut.of(snapshot, signals, progress)
+
+
+@router.get("/accounts/{account_id}/health/history", tags=["accounts"])
+async def get_health_history(
+    account_id: str,
+    tenant: SecretTenant,
+    request: Request,
+    periods: Annotated[int, Query(ge=1, le=52)] = 12,
+) -> HealthHistoryOut:
+    """The health score as of each of the last ``periods`` judged periods, oldest first: the
+    series cut at each period's end, the signals open then, the people as they are now."""
+    history = await handlers.health_trend(
+        _sessions(request), tenant.id, account_id, _settings(request), periods=periods
+    )
+    return HealthHistoryOut(
+        account_id=account_id,
+        periods=[HealthPoint(period=period, score=round(score, 2)) for period, score in history],
+    )
 
 
 @router.get("/accounts", tags=["accounts"])

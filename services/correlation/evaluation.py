@@ -473,7 +473,8 @@ class _Stamp:
 
     ``as_of`` is the event time the statement holds at: for a raise, when its condition became
     true (the lifecycle event's time, or the first period a period rule would have raised on);
-    otherwise the end of the last complete period the rules read. ``catching_up`` says that
+    for a resolve, when it ended where the rule knows (``since``: a successor's arrival, the
+    end of a quiet window); otherwise the end of the last complete period the rules read. ``catching_up`` says that
     ``as_of`` lies more than a period and the allowed lateness before the detection: news
     about the past (a backfill), not about this week.
     """
@@ -487,6 +488,8 @@ class _Stamp:
         as_of = None
         if isinstance(change, risk.Raise):
             as_of = next((evidence[k] for k in _RAISED_AT_KEYS if evidence.get(k)), None)
+        elif isinstance(change, risk.Resolve):
+            as_of = evidence.get("since")  # when the condition ended, in event time
         if as_of is None:
             as_of = timestamp(self.as_of_period or self.detected_at)
         lag = self.detected_at - datetime.fromisoformat(str(as_of))
@@ -534,6 +537,44 @@ def _health_inputs(
         open_risks=health_rules.open_risks_component(open_signals),
         stakeholder_coverage=health_rules.stakeholder_coverage_component(state.stakeholders),
     )
+
+
+@dataclass(frozen=True)
+class SignalSpan:
+    """When a signal was open in event time: from its ``as_of`` to its resolution's."""
+
+    signal_type: SignalType
+    opened: datetime
+    closed: datetime | None
+
+
+def health_history(
+    state: AccountState,
+    spans: Sequence[SignalSpan],
+    now: datetime,
+    config: EvaluationConfig,
+    *,
+    through: str,
+    periods: int,
+) -> list[tuple[str, float]]:
+    """The account's health as of each of the last ``periods`` periods up to ``through``: its
+    series cut at each period's end and the signals open then (by their event-time dates), with
+    the people as they are now. A trend a CSM can read, also for history backfilled at once."""
+    history = []
+    for back in range(periods - 1, -1, -1):
+        period = shift_period(through, -back, config.unit)
+        series = account_series(state, now, config, through=period)
+        if not series:
+            continue
+        end = period_end(period, config.unit)
+        open_then = [
+            span.signal_type
+            for span in spans
+            if span.opened <= end and (span.closed is None or span.closed > end)
+        ]
+        health = health_rules.score_health(_health_inputs(state, series, open_then), config.weights)
+        history.append((period, health.score))
+    return history
 
 
 def plan_verdicts(

@@ -32,9 +32,11 @@ from services.correlation.evaluation import (
     AccountState,
     Progress,
     Scope,
+    SignalSpan,
     account_series,
     clock_through,
     first_period,
+    health_history,
     on_change,
     on_sweep,
     plan_metrics,
@@ -55,9 +57,7 @@ from shared.clock import utc_now
 from shared.events import Envelope, MalformedEnvelope
 from shared.http import field_path
 from shared.kafka import DeadLetter
-from shared.signals import (
-    SignalState,
-)
+from shared.signals import SignalState, SignalType
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -346,6 +346,54 @@ async def get_health(
         signals = await store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
         progress = (await store.progress_of(session, tenant_id, [account_id]))[account_id]
     return snapshot, signals, progress
+
+
+async def health_trend(
+    sessions: Sessions,
+    tenant_id: str,
+    account_id: str,
+    settings: CorrelationSettings,
+    *,
+    periods: int,
+    now: datetime | None = None,
+) -> list[tuple[str, float]]:
+    """The account's health as of each of its last ``periods`` judged periods (oldest first);
+    empty until the account is judged."""
+    moment = now or utc_now()
+    config = evaluation_config(settings)
+    async with sessions() as session:
+        await _require_account(session, tenant_id, account_id)
+        progress = (await store.progress_of(session, tenant_id, [account_id]))[account_id]
+        if progress.judged_through is None:
+            return []
+        plan = await store.get_plan(session, tenant_id, account_id)
+        buckets = await store.load_buckets(
+            session, tenant_id, [account_id], plan_metrics(plan), config.unit,
+            first_period(moment, config),
+        )  # fmt: skip
+        stakeholders = await store.stakeholders(session, tenant_id, account_id, plan)
+        signals = await store.signals_of(session, tenant_id, account_id)
+    state = AccountState(account_id, plan, stakeholders, buckets.get(account_id, {}))
+    spans = [span for row in signals if (span := _span(row)) is not None]
+    return health_history(
+        state, spans, moment, config, through=progress.judged_through, periods=periods
+    )
+
+
+def _span(row: SignalRow) -> SignalSpan | None:
+    opened = _event_time(row.evidence) or row.raised_at
+    if row.resolved_at is None:
+        return SignalSpan(SignalType(row.signal_type), opened, None)
+    closed = _event_time(row.resolution or {}) or row.resolved_at
+    return SignalSpan(SignalType(row.signal_type), opened, closed)
+
+
+def _event_time(evidence: dict[str, Any]) -> datetime | None:
+    as_of = evidence.get("as_of")
+    try:
+        return datetime.fromisoformat(as_of) if isinstance(as_of, str) else None
+    except ValueError:
+        return None
 
 
 async def list_accounts(

@@ -68,6 +68,9 @@ class Objective(BaseModel):
 
     metric: MetricName
     title: str | None = Field(default=None, max_length=500)
+    unit: str | None = Field(
+        default=None, max_length=40, description="What the metric counts in (``%``, ``leads``)."
+    )
     baseline: float = Field(allow_inf_nan=False)
     target: float = Field(allow_inf_nan=False)
     direction: Direction
@@ -101,6 +104,9 @@ class ActivityTarget(BaseModel):
 
     metric: MetricName
     title: str | None = Field(default=None, max_length=500)
+    unit: str | None = Field(
+        default=None, max_length=40, description="What the activity counts in (``contacts``)."
+    )
     category: ActivityCategory
     target_per_period: float = Field(ge=0, allow_inf_nan=False)
     direction: ActivityDirection

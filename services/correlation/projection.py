@@ -40,6 +40,8 @@ class Projection:
     interval_high: float
     confidence: float
     upward: bool
+    fitted_latest: float = 0.0
+    """The trend line's value at the latest known period (where a drawn projection starts)."""
 
     @property
     def surely_misses_target(self) -> bool:
@@ -104,4 +106,5 @@ def project_objective(
         interval_high=projected + half,
         confidence=confidence,
         upward=objective.direction is Direction.UP,
+        fitted_latest=slope * latest_position + intercept,
     )

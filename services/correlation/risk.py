@@ -139,11 +139,13 @@ def sponsor_departure(
     active = sorted(person.person_id for person in sponsors if person.is_active)
     departed = sorted((p for p in sponsors if not p.is_active), key=lambda p: p.changed_at)
     if active:
+        current = sorted((p for p in sponsors if p.is_active), key=lambda p: p.person_id)
         evidence: dict[str, Any] = {
             "sponsor_ids": active,
-            "sponsors": [p.described() for p in sorted(sponsors, key=lambda p: p.person_id)
-                         if p.is_active],
-        }  # fmt: skip
+            "sponsors": [p.described() for p in current],
+            # When the account had a sponsor again, in event time (what a resolve dates to).
+            "since": timestamp(max(p.changed_at for p in current)),
+        }
         condition: bool | None = False
     elif departed:
         evidence = {
@@ -190,6 +192,9 @@ def reorganization(
     }
     if acknowledged and acknowledged_at is not None:
         evidence["acknowledged_at"] = timestamp(acknowledged_at)
+        evidence["since"] = timestamp(acknowledged_at)
+    elif now >= quiet_until:
+        evidence["since"] = timestamp(quiet_until)
     active = not acknowledged and now < quiet_until
     return _decide(SignalType.REORGANIZATION, account_id, is_open, active, evidence)
 
@@ -232,6 +237,9 @@ def no_adoption_owner(
     evidence: dict[str, Any] = {"plan_id": plan.id, "adoption_owner_id": owner}
     if active:
         evidence["adoption_owner_ids"] = active
+        known = [p.changed_at for p in owners if p.is_active]
+        if known:
+            evidence["since"] = timestamp(max(known))
     elif departed:
         evidence.update(
             reason="departed",

@@ -165,6 +165,7 @@ class ActivityPeriodOut(BaseModel):
 class ActivityOut(BaseModel):
     metric: str
     title: str | None
+    unit: str | None
     category: str
     direction: str
     aggregation: str
@@ -187,6 +188,7 @@ class ActivityOut(BaseModel):
         return cls(
             metric=activity.metric,
             title=activity.title,
+            unit=activity.unit,
             category=activity.category.value,
             direction=activity.direction.value,
             aggregation=activity.aggregation.value,
@@ -205,6 +207,12 @@ class ProjectionOut(BaseModel):
     projected_value: float
     meets_target: bool
     progress: float
+    fitted_latest_value: float = Field(
+        description="The trend line at the latest period: where the projection starts."
+    )
+    interval_low: float = Field(description="Prediction interval at the deadline, low end.")
+    interval_high: float = Field(description="Prediction interval at the deadline, high end.")
+    interval_confidence: float
 
     @classmethod
     def of(cls, projection: Projection) -> ProjectionOut:
@@ -218,6 +226,10 @@ class ProjectionOut(BaseModel):
             projected_value=projection.projected_value,
             meets_target=projection.meets_target,
             progress=projection.progress,
+            fitted_latest_value=projection.fitted_latest,
+            interval_low=projection.interval_low,
+            interval_high=projection.interval_high,
+            interval_confidence=projection.confidence,
         )
 
 
@@ -229,6 +241,7 @@ class ObjectivePeriodOut(BaseModel):
 class ObjectiveOut(BaseModel):
     metric: str
     title: str | None
+    unit: str | None
     baseline: float
     target: float
     direction: str
@@ -250,6 +263,7 @@ class ObjectiveOut(BaseModel):
         return cls(
             metric=objective.metric,
             title=objective.title,
+            unit=objective.unit,
             baseline=objective.baseline,
             target=objective.target,
             direction=objective.direction.value,
@@ -413,6 +427,18 @@ class PlanSummary(BaseModel):
 class HealthSummary(BaseModel):
     score: float
     computed_at: datetime
+
+
+class HealthPoint(BaseModel):
+    period: str
+    score: float
+
+
+class HealthHistoryOut(BaseModel):
+    """``GET /v1/accounts/{account_id}/health/history``: the health as of each judged period."""
+
+    account_id: str
+    periods: list[HealthPoint]
 
 
 class AccountDetailOut(BaseModel):

@@ -86,8 +86,9 @@ def northwind_plan(deadline: date) -> dict[str, Any]:
             {
                 "metric": "lead_conversion_rate",
                 "title": "Lead conversion rate from 2.2% to 3.2% by the end of Q4",
-                "baseline": 0.022,
-                "target": 0.032,
+                "unit": "%",
+                "baseline": 2.2,
+                "target": 3.2,
                 "direction": "up",
                 "deadline": deadline.isoformat(),
                 "aggregation": "last",
@@ -150,6 +151,7 @@ def sunny_roofs_plan(deadline: date) -> dict[str, Any]:
             {
                 "metric": "energy_generated",
                 "title": f"Weekly solar generation at {SUNNY_TARGET_KWH} kWh",
+                "unit": "kWh",
                 "baseline": SUNNY_BASELINE_KWH,
                 "target": SUNNY_TARGET_KWH,
                 "direction": "up",
@@ -171,6 +173,18 @@ def sunny_roofs_plan(deadline: date) -> dict[str, Any]:
     }
 
 
+UNITS = {
+    "lead_gen_dedicated_fte": "FTE",
+    "new_contacts_identified": "contacts",
+    "targeted_profiles_created": "profiles",
+    "social_campaigns_launched": "campaigns",
+    "emails_bounced": "emails",
+    "cold_calls_made": "calls",
+    "legacy_excel_opened": "opens",
+    "panel_inspections": "inspections",
+}
+
+
 def _activity(
     metric: str,
     title: str,
@@ -182,6 +196,7 @@ def _activity(
     return {
         "metric": metric,
         "title": title,
+        "unit": UNITS[metric],
         "category": category,
         "target_per_period": target,
         "direction": direction,
@@ -234,8 +249,8 @@ def _northwind(
     # Contacts drive conversion two weeks later; the weeks before the scenario are the baseline.
     contacts = [40.0 + rng.gauss(0, 1.5) for _ in range(LEAD_WEEKS)]
     contacts += [40.0 + 2.2 * week + rng.gauss(0, 4.0) for week in range(WEEKS)]
-    conversion = [
-        0.022 + 0.00045 * (contacts[week] - 40.0) + rng.gauss(0, 0.0002) for week in range(WEEKS)
+    conversion = [  # in percent, as the plan's objective
+        2.2 + 0.045 * (contacts[week] - 40.0) + rng.gauss(0, 0.02) for week in range(WEEKS)
     ]
     for week in range(WEEKS):
         monday = start + timedelta(weeks=week)
@@ -268,8 +283,8 @@ def _northwind(
                 "lead_conversion_rate",
                 account,
                 monday + timedelta(days=4),
-                value=round(conversion[week], 5),
-                unit="ratio",
+                value=round(conversion[week], 3),
+                unit="percent",
             )
         )
         for day in range(5):

@@ -109,3 +109,63 @@ async def create_tenant_keys(database_url: str, name: str) -> CreatedTenant:
             return await create_tenant(session, name)
     finally:
         await engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStack:
+    """The four services and the console on throwaway infrastructure, the demo loaded."""
+
+    services: dict[str, str]
+    console: str
+    tenant: CreatedTenant
+
+
+@asynccontextmanager
+async def running_demo(home: Path) -> AsyncIterator[DemoStack]:
+    """Everything ``make dev`` runs, on a throwaway broker and PostgreSQL, with the demo
+    replayed through the APIs and judged (for scripts such as the screenshots)."""
+    import httpx
+
+    from shared.local.demo import load_scenario
+    from shared.local.demo_scenario import NORTHWIND
+    from shared.local.processes import ServiceProcess
+
+    async with throwaway_infrastructure(home) as infrastructure:
+        database = await create_database(infrastructure.maintenance_url, prefix="ampm_demo")
+        tenant = await create_tenant_keys(database, "Demo vendor")
+        environment = {
+            "AMPM_DATABASE_URL": database,
+            "AMPM_KAFKA_BOOTSTRAP_SERVERS": infrastructure.bootstrap_servers,
+            "AMPM_NOTIFIER_ALLOWED_CIDRS": "127.0.0.0/8",
+            "AMPM_CORRELATION_TAIL_IDLE_SECONDS": "1",
+            "AMPM_EQUIVALENTS_DIGEST_DELAY_SECONDS": "0",
+            "AMPM_EQUIVALENTS_DIGEST_POLL_SECONDS": "1",
+            "AMPM_LOG_LEVEL": "warning",
+        }
+        names = ("ingest", "correlation", "equivalents", "notifier")
+        processes = [ServiceProcess(name, environment, home) for name in names]
+        console = ServiceProcess(
+            "console",
+            environment
+            | {f"AMPM_CONSOLE_{p.name.upper()}_URL": p.url for p in processes}
+            | {"AMPM_CONSOLE_SESSION_SECRET": uuid.uuid4().hex * 2},
+            home,
+        )
+        try:
+            await asyncio.gather(*(p.start() for p in processes))
+            urls = {p.name: p.url for p in processes}
+            secret = tenant.secret_key.plaintext
+            await asyncio.to_thread(load_scenario, urls, tenant.write_key.plaintext, secret)
+            headers = {"Authorization": f"Bearer {secret}"}
+            async with httpx.AsyncClient(headers=headers) as http, asyncio.timeout(120):
+                while True:
+                    health = await http.get(f"{urls['correlation']}/v1/accounts/{NORTHWIND}/health")
+                    if health.status_code == 200 and health.json()["judged_through"]:
+                        break
+                    await asyncio.sleep(0.5)
+            await console.start()
+            yield DemoStack(urls, console.url, tenant)
+        finally:
+            console.stop()
+            for process in processes:
+                process.stop()

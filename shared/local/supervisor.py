@@ -1,4 +1,5 @@
-"""``make dev``: the broker, the four services and a demo tenant in one supervised process.
+"""``make dev``: the broker, the four services, the console and a demo tenant in one
+supervised process.
 
 Ctrl-C (or SIGTERM) stops every service, then the broker if this process started it.
 """
@@ -28,6 +29,7 @@ SERVICES: dict[str, int] = {
 }
 DEMO_TENANT_ID = "tn_demo"
 RECEIVER_PORT = 8005
+CONSOLE_PORT = 8006
 
 
 def _service_env(settings: ServiceSettings) -> dict[str, str]:
@@ -65,7 +67,16 @@ async def _start_services(settings: ServiceSettings) -> list[ServiceProcess]:
         for name, default_port in SERVICES.items()
     ]
     await asyncio.gather(*(service.start() for service in services))
-    return services
+    # The console reads the four services through their APIs: it starts once they answer.
+    console = ServiceProcess(
+        "console",
+        env
+        | {f"AMPM_CONSOLE_{service.name.upper()}_URL": service.url for service in services}
+        | {"AMPM_CONSOLE_SESSION_SECRET": secrets.token_urlsafe(32)},
+        port=int(os.environ.get("AMPM_CONSOLE_PORT", str(CONSOLE_PORT))),
+    )
+    await console.start()
+    return [*services, console]
 
 
 async def _demo_tenant(settings: ServiceSettings) -> CreatedTenant:
@@ -157,6 +168,8 @@ def _print_welcome(
     print(f"demo tenant {demo.tenant.id} (new keys each start; shown once):")
     print(f"  write key    {demo.write_key.plaintext}")
     print(f"  secret key   {demo.secret_key.plaintext}\n")
+    console = next(service for service in services if service.name == "console")
+    print(f"open the console at {console.url} and sign in with the secret key above")
     print(f"demo accounts: {', '.join(DEMO_ACCOUNTS)}; try (README: 'The demo'):")
     print(f"  export SECRET_KEY={demo.secret_key.plaintext}")
     print(

@@ -9,8 +9,10 @@ from services.correlation.evaluation import (
     USAGE_METRIC,
     AccountState,
     EvaluationConfig,
+    SignalSpan,
     account_series,
     evaluate,
+    health_history,
     itinerary_status,
 )
 from services.correlation.plans import (
@@ -147,3 +149,25 @@ def test_a_reorganization_stamped_just_after_the_evaluation_clock_still_raises()
     state = AccountState("a1", None, (), {}, reorganized_at=(NOW + timedelta(milliseconds=300),))
     result = evaluate(state, NOW, CONFIG)
     assert SignalType.REORGANIZATION in result.open_signals
+
+
+def test_health_history_reads_each_period_as_it_was_then() -> None:
+    people = (
+        Stakeholder("ceo", StakeholderRole.SPONSOR, StakeholderStatus.ACTIVE, NOW),
+        Stakeholder("owner", StakeholderRole.ADOPTION_OWNER, StakeholderStatus.ACTIVE, NOW),
+    )
+    state = AccountState("a1", plan(), people, twelve_weeks())
+    last = last_complete_period(NOW)
+    # A risk that opened at the end of the fourth-last week and is still open.
+    opened = period_start(shift_period(last, -3))
+    spans = [SignalSpan(SignalType.BLOCKER_REPORTED, opened, None)]
+    history = health_history(state, spans, NOW, CONFIG, through=last, periods=6)
+    assert [period for period, _ in history] == [shift_period(last, i - 5) for i in range(6)]
+    before, after = dict(history)[shift_period(last, -5)], dict(history)[shift_period(last, -3)]
+    assert after < before  # the open blocker weighs from the week it opened
+    # The latest point is the health an evaluation of the same state gives.
+    (_, latest) = history[-1]
+    quiet = evaluate(
+        AccountState("a1", plan(), people, twelve_weeks()), NOW, CONFIG, through=last
+    ).health.score
+    assert latest <= quiet

@@ -82,6 +82,7 @@ def test_new_sponsor_resolves_departure() -> None:
     assert decision.evidence == {
         "sponsor_ids": ["bob"],
         "sponsors": [{"person_id": "bob", "name": None, "title": None}],
+        "since": timestamp(_days_ago(2)),  # the successor's arrival, in event time
     }
     assert isinstance(sponsor_departure("acme", people, is_open=False), NoChange)
 

@@ -9,10 +9,12 @@ from typing import Any
 
 import yaml
 
+from services.console.settings import ConsoleSettings
 from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["ingest", "correlation", "equivalents", "notifier"]
+SERVICES = ["ingest", "correlation", "equivalents", "notifier", "console"]
+PORTS = [8001, 8002, 8003, 8004, 8006]
 
 
 def _compose() -> dict[str, Any]:
@@ -22,7 +24,7 @@ def _compose() -> dict[str, Any]:
 
 def test_compose_runs_each_service_with_its_module_and_default_port() -> None:
     services = _compose()["services"]
-    for name, port in zip(SERVICES, range(8001, 8005), strict=True):
+    for name, port in zip(SERVICES, PORTS, strict=True):
         assert services[name]["command"] == ["python", "-m", f"services.{name}"]
         assert importlib.util.find_spec(f"services.{name}.__main__") is not None
         assert services[name]["ports"] == [f"{port}:{port}"]
@@ -33,6 +35,7 @@ def test_compose_runs_each_service_with_its_module_and_default_port() -> None:
 
 def test_compose_environment_uses_only_real_settings() -> None:
     known = {f"AMPM_{name.upper()}" for name in ServiceSettings.model_fields}
+    known |= {f"AMPM_{name.upper()}" for name in ConsoleSettings.model_fields}
     for name in [*SERVICES, "migrate"]:
         environment = _compose()["services"][name]["environment"]
         assert set(environment) <= known, set(environment) - known
