@@ -61,7 +61,7 @@ class EvaluationConfig:
     min_points: int = 10
     false_discovery_rate: float = 0.05
     allowed_lateness: timedelta = timedelta(hours=1)
-    tail_idle: timedelta = timedelta(seconds=20)
+    tail_idle: timedelta = timedelta(seconds=10)
     quiet_after: timedelta = timedelta(hours=1)
     thresholds: risk.RiskThresholds = field(default_factory=risk.RiskThresholds)
     weights: health_rules.HealthWeights = field(default_factory=health_rules.HealthWeights)

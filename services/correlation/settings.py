@@ -173,7 +173,7 @@ class CorrelationSettings(ServiceSettings):
         "wall clock once no event reached it for this long.",
     )
     tail_idle_seconds: float = Field(
-        default=20.0,
+        default=10.0,
         ge=0,
         validation_alias="AMPM_CORRELATION_TAIL_IDLE_SECONDS",
         description="An account whose data reaches the period before the last one the wall "
