@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:
 
 from services.ingest.native import NativeEvent  # noqa: E402
 from shared.digests import ValueDigest  # noqa: E402
+from shared.erasure import ErasureRequest  # noqa: E402
 from shared.events import Envelope  # noqa: E402
 from shared.signals import SignalChange  # noqa: E402
 from shared.topics import RAW_WRITE_KEY_HEADER, Topics  # noqa: E402
@@ -132,6 +133,15 @@ def build_document() -> dict[str, Any]:
             "payload": {"$ref": REF.format(model="ValueDigest")},
             "bindings": _key(key),
         },
+        "ErasureRequest": {
+            "name": "ErasureRequest",
+            "title": "A tenant deleted, or one of its people erased",
+            "summary": "Published by ingest once recorded; every service applies it to its own "
+            "tables once (its consumer group's own) and records that it did.",
+            "contentType": "application/json",
+            "payload": {"$ref": REF.format(model="ErasureRequest")},
+            "bindings": _key("tenant_id"),
+        },
     }
     channels = {
         "ingestRaw": {"address": topics.ingest_raw, "messages": {"NativeEvent": _m("NativeEvent")}},
@@ -145,6 +155,10 @@ def build_document() -> dict[str, Any]:
         "notificationsDeadLetter": {
             "address": topics.notifications_dlq,
             "messages": {"RejectedInput": _m("RejectedInput")},
+        },
+        "erasures": {
+            "address": topics.erasures,
+            "messages": {"ErasureRequest": _m("ErasureRequest")},
         },
     }
     operations = {
@@ -163,8 +177,12 @@ def build_document() -> dict[str, Any]:
         "deadLetterNotifications": _op(
             "send", "notificationsDeadLetter", "Webhook messages whose attempts ran out."
         ),
+        "requestErasures": _op("send", "erasures", "Ingest publishes an erasure it recorded."),
+        "applyErasures": _op(
+            "receive", "erasures", "Every service deletes or scrubs what it holds of the subject."
+        ),
     }
-    schemas = _schemas(NativeEvent, Envelope, SignalChange, ValueDigest)
+    schemas = _schemas(NativeEvent, Envelope, SignalChange, ValueDigest, ErasureRequest)
     schemas["CloudEventsHeaders"] = _cloudevents_headers()
     schemas["DeadLetterHeaders"] = _dead_letter_headers()
     return {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy import DateTime, MetaData, TypeDecorator, delete, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -80,3 +81,10 @@ async def check_database(engine: AsyncEngine) -> None:
     """Raise if the database cannot answer a trivial query (readiness)."""
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+async def delete_tenant_rows(session: AsyncSession, tables: Iterable[Any], tenant_id: str) -> None:
+    """Delete every row of ``tenant_id`` from each ORM table, in the order given (children
+    before the parents their foreign keys name)."""
+    for table in tables:
+        await session.execute(delete(table).where(table.tenant_id == tenant_id))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.tables import ApiKeyRow, TenantRow
+from shared.db import delete_tenant_rows
+from shared.tables import ApiKeyRow, IdempotentRequestRow, TenantRow
 from shared.tenancy import IssuedKey, KeyKind, Tenant, hash_key, issue_key, new_tenant_id
 
 
@@ -139,3 +140,9 @@ async def ensure_tenant(session: AsyncSession, tenant_id: str, name: str) -> Cre
     write_key = await add_key(session, tenant_id, KeyKind.WRITE)
     secret_key = await add_key(session, tenant_id, KeyKind.SECRET)
     return CreatedTenant(Tenant(id=tenant_id, name=name), write_key, secret_key)
+
+
+async def erase_tenant(session: AsyncSession, tenant_id: str) -> None:
+    """The tenant, its keys and its idempotent requests (the erasure's ingest share)."""
+    await delete_tenant_rows(session, (IdempotentRequestRow, ApiKeyRow), tenant_id)
+    await session.execute(delete(TenantRow).where(TenantRow.id == tenant_id))

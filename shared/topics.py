@@ -7,6 +7,7 @@
 | ``ampm.events.dlq`` | as received | the rejected input, headers ``ampm-dlq-*`` | ingest, consumers |
 | ``ampm.signals`` | ``tenant:account`` | ``shared.signals.SignalChange`` | correlation -> notifier |
 | ``ampm.notifications.dlq`` | ``tenant:account`` | dead-lettered webhook message | notifier |
+| ``ampm.erasures`` | ``tenant`` | ``shared.erasure.ErasureRequest`` | ingest -> every service |
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class Topics:
     def notifications_dlq(self) -> str:
         return self._name("ampm.notifications.dlq")
 
+    @property
+    def erasures(self) -> str:
+        return self._name("ampm.erasures")
+
     def all(self) -> list[str]:
         """Every topic the system uses, for the bootstrap."""
         return [
@@ -59,4 +64,5 @@ class Topics:
             self.signals,
             self.digests,
             self.notifications_dlq,
+            self.erasures,
         ]

@@ -20,12 +20,13 @@ from prometheus_client import CollectorRegistry
 from services.console import api
 from services.console.errors import SignInRequired
 from services.console.gateway import Gateway
-from services.console.handlers import Console
+from services.console.handlers import Console, apply_erasure
 from services.console.sealing import Sealer
 from services.console.settings import ConsoleSettings
+from shared.erasure_runner import run_erasures
 from shared.errors import ApiError
 from shared.ops import ReadinessCheck
-from shared.service import build_app, open_database, standard_checks
+from shared.service import background, build_app, open_database, standard_checks
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +70,12 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             )
             app.state.console = Console(
                 settings, database.sessions, Gateway(http, urls), Sealer(secret)
+            )
+            await stack.enter_async_context(
+                background(
+                    "console-erasures",
+                    lambda: run_erasures(settings, database.sessions, "console", apply_erasure),
+                )
             )
             yield
 

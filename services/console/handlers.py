@@ -21,6 +21,7 @@ from services.console.gateway import Gateway, KeyRefused
 from services.console.sealing import Sealer, new_token, token_hash
 from services.console.settings import ConsoleSettings
 from services.console.tables import ConsoleSessionRow, ShareRow
+from shared.erasure import ErasureRequest, ErasureScope
 
 T = TypeVar("T")
 # Pages read several APIs per account; a few at a time keeps a large portfolio polite.
@@ -229,3 +230,10 @@ async def replay(console: Console, viewer: Viewer, message_id: str) -> int:
         "notifier", f"/v1/webhooks/messages/{message_id}/replay", viewer.key
     )
     return int(answer["rescheduled"])
+
+
+async def apply_erasure(session: AsyncSession, request: ErasureRequest) -> None:
+    """A deleted tenant's sessions and share links go; a person's erasure has nothing here (the
+    pages read the services, which erase them)."""
+    if request.scope is ErasureScope.TENANT:
+        await store.erase_tenant(session, request.tenant_id)

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.console.tables import ConsoleSessionRow, ShareRow
+from shared.db import delete_tenant_rows
 
 
 def add_session(session: AsyncSession, row: ConsoleSessionRow) -> None:
@@ -52,3 +53,7 @@ async def share_by_token(session: AsyncSession, token_hash: str) -> ShareRow | N
 async def share_of_tenant(session: AsyncSession, tenant_id: str, share_id: str) -> ShareRow | None:
     row = await session.get(ShareRow, share_id, with_for_update=True)
     return row if row is not None and row.tenant_id == tenant_id else None
+
+
+async def erase_tenant(session: AsyncSession, tenant_id: str) -> None:
+    await delete_tenant_rows(session, (ShareRow, ConsoleSessionRow), tenant_id)

@@ -11,11 +11,13 @@ from prometheus_client import CollectorRegistry
 
 from services.correlation.api import router
 from services.correlation.consumer import run_pipeline
+from services.correlation.handlers import apply_erasure
 from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
 from services.correlation.sweeper import run_sweeper
 from services.correlation.tables import ProcessedEventRow
 from shared.auth import TenantResolver
+from shared.erasure_runner import run_erasures
 from shared.idempotency import keep_processed_events
 from shared.service import background, build_app, open_database, standard_checks
 from shared.topics import Topics
@@ -49,6 +51,12 @@ def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
             await stack.enter_async_context(
                 background(
                     "correlation-sweeper", lambda: run_sweeper(database.sessions, settings, relay)
+                )
+            )
+            await stack.enter_async_context(
+                background(
+                    "correlation-erasures",
+                    lambda: run_erasures(settings, database.sessions, "correlation", apply_erasure),
                 )
             )
             await stack.enter_async_context(

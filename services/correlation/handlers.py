@@ -54,6 +54,7 @@ from services.correlation.reevaluation import (
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import AccountRow, HealthSnapshotRow, PersonRow, SignalRow
 from shared.clock import utc_now
+from shared.erasure import ErasureRequest, ErasureScope
 from shared.events import Envelope, MalformedEnvelope
 from shared.http import field_path
 from shared.kafka import DeadLetter
@@ -93,6 +94,18 @@ async def process_records(
         if evaluated and on_evaluated is not None:
             on_evaluated()
     return letters
+
+
+# --- erasure -------------------------------------------------------------------------------
+
+
+async def apply_erasure(session: AsyncSession, request: ErasureRequest) -> None:
+    """A tenant's every row, or a person's data (``store.erase_person``), in the erasure
+    runner's transaction."""
+    if request.scope is ErasureScope.TENANT:
+        await store.erase_tenant(session, request.tenant_id)
+    elif request.person_id is not None:
+        await store.erase_person(session, request.tenant_id, request.person_id)
 
 
 # --- the sweeper's use case ------------------------------------------------------------------

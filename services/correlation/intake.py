@@ -20,6 +20,8 @@ from services.correlation.evaluation import (
     USAGE_METRIC,
 )
 from services.correlation.settings import CorrelationSettings
+from shared.erasure import Suppression, strings_in
+from shared.erasure_runner import suppression
 from shared.events import Envelope, EventKind
 
 AccountKey = tuple[str, str]
@@ -70,7 +72,11 @@ async def apply_events(
     settings: CorrelationSettings,
     now: datetime,
 ) -> AppliedBatch:
-    """Claim, attribute and fold a batch; returns the touched accounts."""
+    """Claim, attribute and fold a batch; returns the touched accounts. Events of an erased
+    tenant or person (still in flight when the erasure came) are dropped."""
+    suppressed = await suppression(session, {e.tenant_id for e in envelopes})
+    if suppressed:
+        envelopes = [e for e in envelopes if not _suppressed(suppressed, e)]
     # The claim takes each id once, however often the batch carries it.
     fresh = await store.claim_events(session, [(e.tenant_id, e.id) for e in envelopes])
     events = []
@@ -108,6 +114,12 @@ async def apply_events(
     await store.upsert_buckets(session, fold)
     batch.extents = fold.extents()
     return batch
+
+
+def _suppressed(suppressed: Suppression, event: Envelope) -> bool:
+    return suppressed.drops(event.tenant_id, event.person_id) or suppressed.drops_any(
+        event.tenant_id, strings_in(event.properties)
+    )
 
 
 def _attribute(event: Envelope, account_id: str, fold: BatchFold, batch: AppliedBatch) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, tuple_, update
+from sqlalchemy import String, case, cast, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +36,8 @@ from services.correlation.tables import (
     SuccessPlanRow,
 )
 from shared import idempotency
+from shared.db import delete_tenant_rows
+from shared.erasure import mentions, scrub
 from shared.signals import SignalChange, SignalState, SignalType
 
 # Roles people carry in events that map onto the stakeholder roles the rules know (compared
@@ -690,3 +692,63 @@ async def unsent(session: AsyncSession, limit: int) -> list[OutboxRow]:
 
 async def mark_sent(session: AsyncSession, seqs: Collection[int], now: datetime) -> None:
     await session.execute(update(OutboxRow).where(OutboxRow.seq.in_(seqs)).values(sent_at=now))
+
+
+# --- erasure ----------------------------------------------------------------------------------
+
+# Children before parents; every table of the service.
+TENANT_TABLES = (
+    OutboxRow,
+    HealthSnapshotRow,
+    SignalRow,
+    SuccessPlanRow,
+    PendingEventRow,
+    ProcessedEventRow,
+    BucketRow,
+    LifecycleMarkRow,
+    PersonRow,
+    AccountRow,
+)
+
+
+async def erase_tenant(session: AsyncSession, tenant_id: str) -> None:
+    await delete_tenant_rows(session, TENANT_TABLES, tenant_id)
+
+
+async def erase_person(session: AsyncSession, tenant_id: str, person_id: str) -> None:
+    """Delete the person and the events waiting for them; take their id, name and title out
+    of every stored plan, signal and signal change. Buckets keep their counts: they name no
+    one."""
+    people = {person_id}
+    await session.execute(
+        delete(PersonRow).where(PersonRow.tenant_id == tenant_id, PersonRow.person_id == person_id)
+    )
+    await session.execute(
+        delete(PendingEventRow).where(
+            PendingEventRow.tenant_id == tenant_id, PendingEventRow.person_id == person_id
+        )
+    )
+    for plan in await _naming(session, SuccessPlanRow, SuccessPlanRow.plan, tenant_id, person_id):
+        plan.plan = {
+            key: (None if key in ("sponsor_id", "adoption_owner_id") and value == person_id
+                  else value)
+            for key, value in plan.plan.items()
+        }  # fmt: skip
+    for signal in await _naming(session, SignalRow, SignalRow.evidence, tenant_id, person_id):
+        signal.evidence = scrub(signal.evidence, people)
+    resolved = await _naming(session, SignalRow, SignalRow.resolution, tenant_id, person_id)
+    for signal in resolved:
+        signal.resolution = scrub(signal.resolution, people)
+    for change in await _naming(session, OutboxRow, OutboxRow.payload, tenant_id, person_id):
+        change.payload = scrub(change.payload, people)
+
+
+async def _naming(
+    session: AsyncSession, table: Any, column: Any, tenant_id: str, person_id: str
+) -> list[Any]:
+    """The tenant's rows whose JSON ``column`` names the person (a text search narrows, the
+    JSON check decides)."""
+    rows = await session.scalars(
+        select(table).where(table.tenant_id == tenant_id, cast(column, String).contains(person_id))
+    )
+    return [row for row in rows if mentions(getattr(row, column.key), {person_id})]

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
+from services.equivalents import handlers
 from services.equivalents.api import router
 from services.equivalents.catalog import load_shipped_catalog
 from services.equivalents.consumer import consume_events
@@ -19,6 +20,7 @@ from services.equivalents.handlers import Context
 from services.equivalents.settings import EquivalentsSettings
 from services.equivalents.tables import ProcessedEventRow
 from shared.auth import TenantResolver
+from shared.erasure_runner import run_erasures
 from shared.errors import Unprocessable
 from shared.idempotency import keep_processed_events
 from shared.service import background, build_app, open_database, standard_checks
@@ -46,6 +48,14 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
             )
             await stack.enter_async_context(
                 background("equivalents-digests", lambda: run_digester(settings, context))
+            )
+            await stack.enter_async_context(
+                background(
+                    "equivalents-erasures",
+                    lambda: run_erasures(
+                        settings, database.sessions, "equivalents", handlers.apply_erasure
+                    ),
+                )
             )
             await stack.enter_async_context(
                 background(

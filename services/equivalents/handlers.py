@@ -45,6 +45,8 @@ from services.equivalents.schemas import (
 from services.equivalents.store import TenantSettings
 from shared.clock import utc_now
 from shared.digests import Cadence, ValueDigest
+from shared.erasure import ERASED, ErasureRequest, ErasureScope
+from shared.erasure_runner import suppression
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import Envelope
 from shared.tenancy import Tenant
@@ -471,9 +473,23 @@ async def record_events(
     if not candidates:
         return 0
     async with sessions.begin() as session:
+        # Events of an erased tenant or person, still in flight when it was erased, are dropped.
+        suppressed = await suppression(session, {e.tenant_id for e in candidates})
+        if suppressed:
+            candidates = [e for e in candidates if not suppressed.drops(e.tenant_id, e.person_id)]
         fresh = await store.claim_events(session, [(e.tenant_id, e.id) for e in candidates])
         new = [e for e in candidates if (e.tenant_id, e.id) in fresh]
         await store.add_daily_totals(session, usage.daily_totals(new))
         await store.add_active_people(session, usage.active_people(new))
         await store.set_seats(session, usage.seats_updates(new))
     return len(new)
+
+
+async def apply_erasure(session: AsyncSession, request: ErasureRequest) -> None:
+    """A tenant's every row; or a person made a pseudonym on the days they were active (their
+    usage stays in the account's totals, which name no one)."""
+    if request.scope is ErasureScope.TENANT:
+        await store.erase_tenant(session, request.tenant_id)
+    elif request.person_id is not None:
+        pseudonym = f"{ERASED}:{request.id}"
+        await store.pseudonymise_person(session, request.tenant_id, request.person_id, pseudonym)

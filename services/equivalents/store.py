@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,7 @@ from services.equivalents.tables import (
 )
 from services.equivalents.usage import ActivePerson, DailyTotal, Seats
 from shared import idempotency
+from shared.db import delete_tenant_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,3 +348,32 @@ async def digests_of(
         .order_by(DigestRow.period_start)
     )
     return list(rows)
+
+
+# --- erasure ----------------------------------------------------------------------------------
+
+TENANT_TABLES = (
+    DigestRow,
+    AccountSeatsRow,
+    ActivePersonRow,
+    DailyTotalRow,
+    ProcessedEventRow,
+    TenantSettingsRow,
+    TenantEntryRow,
+)
+
+
+async def erase_tenant(session: AsyncSession, tenant_id: str) -> None:
+    await delete_tenant_rows(session, TENANT_TABLES, tenant_id)
+
+
+async def pseudonymise_person(
+    session: AsyncSession, tenant_id: str, person_id: str, pseudonym: str
+) -> None:
+    """Replace the person's id on the days they were active by a pseudonym of its own, so
+    adoption still counts them as one person among the active ones but names no one."""
+    await session.execute(
+        update(ActivePersonRow)
+        .where(ActivePersonRow.tenant_id == tenant_id, ActivePersonRow.person_id == person_id)
+        .values(person_id=pseudonym)
+    )

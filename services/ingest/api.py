@@ -10,19 +10,29 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response, Security
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest.credentials import write_key_from
 from services.ingest.errors import TooLarge
-from services.ingest.handlers import Ingestor, ingest_native, ingest_segment
+from services.ingest.handlers import (
+    Ingestor,
+    erasure_status,
+    ingest_native,
+    ingest_segment,
+    request_erasure,
+)
 from services.ingest.native import NativeBatch
 from services.ingest.payloads import check_content_type, decode_body
-from services.ingest.schemas import NativeAccepted, SegmentAccepted
+from services.ingest.schemas import ErasureOut, NativeAccepted, PersonErasureIn, SegmentAccepted
 from services.ingest.segment import SegmentBatch, SegmentMessage, SegmentType, body_write_key
-from shared.auth import SEGMENT_WRITE_KEY, WRITE_KEY
+from shared.auth import SEGMENT_WRITE_KEY, WRITE_KEY, AdminAccess, SecretTenant
 from shared.clock import utc_now
 from shared.errors import (
     BadRequest,
+    Conflict,
+    NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
     Unprocessable,
@@ -30,6 +40,7 @@ from shared.errors import (
 )
 from shared.openapi import errors
 from shared.tenancy import KeyKind, Tenant
+from shared.tenant_store import get_tenant
 
 router = APIRouter(tags=["ingest"])
 
@@ -155,3 +166,66 @@ def _segment_call_route(call_type: SegmentType) -> None:
 
 for _call_type in SegmentType:
     _segment_call_route(_call_type)
+
+
+erasures = APIRouter(tags=["erasure"])
+ACCEPTED = errors(Conflict, ServiceUnavailable)
+
+
+def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.database.sessions
+    return sessions
+
+
+async def _known_tenant(request: Request, tenant_id: str) -> str:
+    async with _sessions(request)() as session:
+        if await get_tenant(session, tenant_id) is None:
+            raise NotFound(f"no tenant {tenant_id!r}", field="tenant_id")
+    return tenant_id
+
+
+@erasures.delete("/v1/tenants/{tenant_id}", status_code=202)
+async def delete_tenant(tenant_id: str, request: Request, _admin: AdminAccess) -> ErasureOut:
+    """Delete a tenant and everything every service holds of it (202: the services apply it;
+    read its progress at ``/v1/tenants/{tenant_id}/erasures/{id}``). Its keys stop working and
+    its events still in flight are dropped."""
+    await _known_tenant(request, tenant_id)
+    erasure = await request_erasure(_ingestor(request), _sessions(request), tenant_id, None)
+    return ErasureOut.of(erasure)
+
+
+@erasures.post("/v1/tenants/{tenant_id}/erasures", status_code=202)
+async def erase_tenant_person(
+    tenant_id: str, body: PersonErasureIn, request: Request, _admin: AdminAccess
+) -> ErasureOut:
+    """Erase a person of a tenant, as the operator."""
+    await _known_tenant(request, tenant_id)
+    erasure = await request_erasure(
+        _ingestor(request), _sessions(request), tenant_id, body.person_id
+    )
+    return ErasureOut.of(erasure)
+
+
+@erasures.get("/v1/tenants/{tenant_id}/erasures/{erasure_id}")
+async def tenant_erasure(
+    tenant_id: str, erasure_id: str, request: Request, _admin: AdminAccess
+) -> ErasureOut:
+    """An erasure of a tenant (its deletion, or one of its people) and its progress."""
+    return ErasureOut.of(await erasure_status(_sessions(request), erasure_id, tenant_id))
+
+
+@erasures.post("/v1/erasures", status_code=202)
+async def erase_person(body: PersonErasureIn, request: Request, tenant: SecretTenant) -> ErasureOut:
+    """Erase one of the tenant's people (a customer's employee who asked to be forgotten) from
+    every service: 202, then read its progress. Their events still in flight are dropped, and
+    later events naming them are dropped too."""
+    erasure = await request_erasure(
+        _ingestor(request), _sessions(request), tenant.id, body.person_id
+    )
+    return ErasureOut.of(erasure)
+
+
+@erasures.get("/v1/erasures/{erasure_id}")
+async def get_erasure(erasure_id: str, request: Request, tenant: SecretTenant) -> ErasureOut:
+    """One of the tenant's erasures and each service's progress on it."""
+    return ErasureOut.of(await erasure_status(_sessions(request), erasure_id, tenant.id))

@@ -13,7 +13,7 @@ from services.ingest import api
 from services.ingest.consumer import raw_consume_loop
 from services.ingest.cors import SEGMENT_PATHS, WriteKeyCors
 from services.ingest.errors import IngestError, api_error
-from services.ingest.handlers import Ingestor
+from services.ingest.handlers import Ingestor, apply_erasure
 from services.ingest.native import NativeLimits
 from services.ingest.ratelimit import TenantBuckets
 from services.ingest.schemas import SegmentErrorBody
@@ -21,6 +21,7 @@ from services.ingest.segment import SegmentLimits
 from services.ingest.settings import IngestSettings
 from shared import tenant_api
 from shared.auth import TenantResolver
+from shared.erasure_runner import run_erasures
 from shared.errors import ApiError
 from shared.kafka import HealingProducer
 from shared.openapi import ERROR_SCHEMA, install_openapi
@@ -91,6 +92,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 retry_after_seconds=settings.retry_after_seconds,
             )
             app.state.ingestor = ingestor
+            await stack.enter_async_context(
+                background(
+                    "ingest-erasures",
+                    lambda: run_erasures(settings, database.sessions, "ingest", apply_erasure),
+                )
+            )
             if settings.raw_consumer_enabled:
                 loop = await stack.enter_async_context(raw_consume_loop(settings, ingestor))
                 await stack.enter_async_context(background("ingest-raw-consumer", loop.run))
@@ -121,6 +128,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     ]
     app.add_middleware(WriteKeyCors, allow_origins=origins)
     app.include_router(api.router)
+    app.include_router(api.erasures)
     app.include_router(tenant_api.router)
     install_openapi(
         app,

@@ -14,6 +14,8 @@ from datetime import datetime
 
 import structlog
 from aiokafka import ConsumerRecord
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest.credentials import write_key_from_headers
 from services.ingest.errors import IngestError, UnknownWriteKey
@@ -35,10 +37,14 @@ from services.ingest.segment import (
 )
 from shared.auth import TenantResolver
 from shared.clock import utc_now
-from shared.errors import ServiceUnavailable, TooManyRequests
+from shared.erasure import SERVICES as ERASURE_SERVICES
+from shared.erasure import ErasureRequest, ErasureScope, status_of, subject_hash
+from shared.errors import NotFound, ServiceUnavailable, TooManyRequests
 from shared.events import Envelope, EventSource
 from shared.kafka import DeadLetter, HealingProducer
+from shared.tables import ErasedSubjectRow, ErasureProgressRow, ErasureRow
 from shared.tenancy import KeyKind
+from shared.tenant_store import erase_tenant
 from shared.topics import RAW_WRITE_KEY_HEADER, Topics
 
 log = structlog.get_logger(__name__)
@@ -179,3 +185,85 @@ async def _publish(ingestor: Ingestor, tenant_id: str, records: Sequence[Outgoin
             field="kafka",
             retry_after=ingestor.retry_after_seconds,
         ) from exc
+
+
+# --- erasure -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureStatus:
+    """An erasure and, per service, when it applied it (None: not yet)."""
+
+    request: ErasureRequest
+    services: dict[str, datetime | None]
+
+    @property
+    def status(self) -> str:
+        return status_of({k: v for k, v in self.services.items() if v is not None})
+
+
+async def request_erasure(
+    ingestor: Ingestor,
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: str,
+    person_id: str | None,
+) -> ErasureStatus:
+    """Record an erasure and its suppressed subject, and publish it for every service, in one
+    transaction: answered only once Kafka has it, and rolled back when Kafka does not."""
+    request = ErasureRequest(
+        id=f"era_{uuid.uuid4().hex[:20]}",
+        tenant_id=tenant_id,
+        scope=ErasureScope.TENANT if person_id is None else ErasureScope.PERSON,
+        person_id=person_id,
+        requested_at=utc_now(),
+    )
+    hashed = subject_hash(tenant_id, person_id)
+    async with sessions.begin() as session:
+        session.add(
+            ErasureRow(
+                id=request.id,
+                tenant_id=tenant_id,
+                scope=request.scope.value,
+                subject_hash=hashed,
+                requested_at=request.requested_at,
+            )
+        )
+        await session.merge(
+            ErasedSubjectRow(
+                tenant_id=tenant_id, subject_hash=hashed, erased_at=request.requested_at
+            )
+        )
+        await session.flush()
+        record = OutgoingRecord(ingestor.topics.erasures, request.key, request.to_value(), [])
+        await _publish(ingestor, tenant_id, [record])
+    return ErasureStatus(request, dict.fromkeys(ERASURE_SERVICES))
+
+
+async def erasure_status(
+    sessions: async_sessionmaker[AsyncSession], erasure_id: str, tenant_id: str
+) -> ErasureStatus:
+    """The tenant's erasure and each service's progress; 404 for another tenant's."""
+    async with sessions() as session:
+        row = await session.get(ErasureRow, erasure_id)
+        if row is None or row.tenant_id != tenant_id:
+            raise NotFound(f"no erasure {erasure_id!r}", field="erasure_id")
+        done = await session.execute(
+            select(ErasureProgressRow.service, ErasureProgressRow.completed_at).where(
+                ErasureProgressRow.erasure_id == erasure_id
+            )
+        )
+        completed = dict(done.tuples().all())
+    request = ErasureRequest(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        scope=ErasureScope(row.scope),
+        requested_at=row.requested_at,
+    )
+    return ErasureStatus(request, {name: completed.get(name) for name in ERASURE_SERVICES})
+
+
+async def apply_erasure(session: AsyncSession, request: ErasureRequest) -> None:
+    """A deleted tenant's row, keys and idempotent requests; a person has nothing here (ingest
+    keeps no event)."""
+    if request.scope is ErasureScope.TENANT:
+        await erase_tenant(session, request.tenant_id)

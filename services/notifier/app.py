@@ -11,9 +11,10 @@ from prometheus_client import CollectorRegistry
 from services.notifier.api import router
 from services.notifier.consumer import batch_handler
 from services.notifier.delivery import run_worker
-from services.notifier.handlers import Notifier
+from services.notifier.handlers import Notifier, apply_erasure
 from services.notifier.settings import NotifierSettings
 from shared.auth import TenantResolver
+from shared.erasure_runner import run_erasures
 from shared.kafka import ConsumeLoop, create_consumer
 from shared.service import (
     background,
@@ -72,6 +73,12 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             await stack.enter_async_context(background("notifier-signals", loop.run))
             await stack.enter_async_context(
                 background("notifier-delivery", lambda: run_worker(notifier))
+            )
+            await stack.enter_async_context(
+                background(
+                    "notifier-erasures",
+                    lambda: run_erasures(settings, database.sessions, "notifier", apply_erasure),
+                )
             )
             yield
 

@@ -49,6 +49,8 @@ from services.notifier.tables import (
 from services.notifier.value import ValueQuote, quote_value
 from shared.clock import timestamp, utc_now
 from shared.digests import ValueDigest
+from shared.erasure import ErasureRequest, ErasureScope, strings_in
+from shared.erasure_runner import suppression
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import partition_key
 from shared.signals import SignalChange, SignalChangeType, SignalType
@@ -92,7 +94,7 @@ async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChan
     now = utc_now()
     base_url = notifier.settings.ampm_base_url()
     async with notifier.sessions.begin() as session:
-        fresh = await _first_time(session, changes)
+        fresh = await _first_time(session, await _unsuppressed(session, changes))
         for change in fresh:
             value = await _value_quote(session, change)
             recommendation = recommend(change, ampm_base_url=base_url, value=value)
@@ -128,8 +130,23 @@ class _Handled(Protocol):
     @property
     def tenant_id(self) -> str: ...
 
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
+
 
 Handled = TypeVar("Handled", bound=_Handled)
+
+
+async def _unsuppressed(session: AsyncSession, items: Sequence[Handled]) -> list[Handled]:
+    """The items that neither belong to an erased tenant nor name an erased person (a change
+    still in flight when the erasure came, which would store the person again)."""
+    suppressed = await suppression(session, {item.tenant_id for item in items})
+    if not suppressed:
+        return list(items)
+    return [
+        item
+        for item in items
+        if not suppressed.drops_any(item.tenant_id, strings_in(item.model_dump(mode="json")))
+    ]
 
 
 async def _first_time(session: AsyncSession, items: Sequence[Handled]) -> list[Handled]:
@@ -162,7 +179,7 @@ async def handle_value_digests(notifier: Notifier, digests: Sequence[ValueDigest
     is skipped, so each (account, period) is sent once."""
     now = utc_now()
     async with notifier.sessions.begin() as session:
-        fresh = await _first_time(session, digests)
+        fresh = await _first_time(session, await _unsuppressed(session, digests))
         for digest in fresh:
             await store.add_account_value(session, digest)
             await store.enqueue(
@@ -588,3 +605,11 @@ async def publish_dead_letter(notifier: Notifier, letter: DeadLetteredDelivery) 
         endpoint_id=letter.endpoint_id,
         reason=letter.reason.value,
     )
+
+
+async def apply_erasure(session: AsyncSession, request: ErasureRequest) -> None:
+    """A tenant's every row; or the recommendations and messages naming the person."""
+    if request.scope is ErasureScope.TENANT:
+        await store.erase_tenant(session, request.tenant_id)
+    elif request.person_id is not None:
+        await store.erase_person(session, request.tenant_id, request.person_id)

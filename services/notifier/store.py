@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+import orjson
+from sqlalchemy import String, and_, cast, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier.filters import matches
@@ -27,7 +28,9 @@ from services.notifier.tables import (
     ProcessedChangeRow,
     RecommendationRow,
 )
+from shared.db import delete_tenant_rows
 from shared.digests import ValueDigest
+from shared.erasure import mentions
 
 
 class DeliveryStatus(StrEnum):
@@ -445,3 +448,42 @@ async def reschedule(
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- erasure ----------------------------------------------------------------------------------
+
+# Children before parents (attempts go with their deliveries).
+TENANT_TABLES = (
+    DeliveryRow,
+    MessageRow,
+    EndpointRow,
+    RecommendationRow,
+    AccountValueRow,
+    ProcessedChangeRow,
+)
+
+
+async def erase_tenant(session: AsyncSession, tenant_id: str) -> None:
+    await delete_tenant_rows(session, TENANT_TABLES, tenant_id)
+
+
+async def erase_person(session: AsyncSession, tenant_id: str, person_id: str) -> None:
+    """Delete the recommendations and the webhook messages (their deliveries and attempts with
+    them) that name the person: their texts quote the person's name and title."""
+    recommendations = await session.scalars(
+        select(RecommendationRow).where(
+            RecommendationRow.tenant_id == tenant_id,
+            cast(RecommendationRow.evidence, String).contains(person_id),
+        )
+    )
+    for row in recommendations:
+        if mentions(row.evidence, {person_id}):
+            await session.delete(row)
+    messages = await session.scalars(
+        select(MessageRow).where(
+            MessageRow.tenant_id == tenant_id, MessageRow.body.contains(person_id)
+        )
+    )
+    for message in messages:
+        if mentions(orjson.loads(message.body), {person_id}):
+            await session.delete(message)

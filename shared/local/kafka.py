@@ -24,7 +24,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.local.paths import cache_root, data_root, free_port
+from shared.local.paths import cache_root, data_root, free_ports
 
 KAFKA_VERSION = os.environ.get("AMPM_KAFKA_VERSION", "3.9.1")
 SCALA_VERSION = "2.13"
@@ -350,7 +350,8 @@ def throwaway_broker(home: Path) -> LocalBroker:
     It receives SIGTERM when the process that started it dies, so an interrupted test run
     leaves no JVM behind.
     """
-    config = BrokerConfig(home=home, port=free_port(), controller_port=free_port())
+    port, controller_port = free_ports(2)
+    config = BrokerConfig(home=home, port=port, controller_port=controller_port)
     return LocalBroker(config, fetch_jars(), dies_with_parent=True)
 
 

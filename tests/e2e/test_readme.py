@@ -123,6 +123,11 @@ async def _variables(system: System, needed: set[str]) -> dict[str, str]:
         if "KEY_ID" in needed:  # a key made for the occasion, so revoking it breaks nothing
             created = await http.post(f"{system.url('ingest')}/v1/keys", json={"kind": "write"})
             found["KEY_ID"] = str(created.json()["id"])
+        if "ERASURE_ID" in needed:  # an erasure of somebody the examples never name
+            asked = await http.post(
+                f"{system.url('ingest')}/v1/erasures", json={"person_id": "p-readme"}
+            )
+            found["ERASURE_ID"] = str(asked.json()["id"])
         if "SIGNAL_ID" in needed:  # the sponsor departure the ingest example posted
 
             async def open_signal() -> str | None:
