@@ -131,6 +131,18 @@ def standard_checks(
     return [ReadinessCheck("database", database), ReadinessCheck("kafka", kafka)]
 
 
+def publishing_check(producer: Callable[[], HealingProducer]) -> ReadinessCheck:
+    """Readiness of a service that publishes: failing while every publish fails, so an
+    orchestrator sees it cannot publish even when the broker answers metadata requests."""
+
+    async def publishing() -> None:
+        failing = producer().failing_for()
+        if failing > 0:
+            raise ConnectionError(f"no publish acknowledged for {failing:.0f}s")
+
+    return ReadinessCheck("publishing", publishing)
+
+
 def build_app(
     *,
     title: str,

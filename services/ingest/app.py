@@ -23,15 +23,14 @@ from shared import tenant_api
 from shared.auth import TenantResolver
 from shared.erasure_runner import run_erasures
 from shared.errors import ApiError
-from shared.kafka import HealingProducer
 from shared.openapi import ERROR_SCHEMA, install_openapi
-from shared.ops import ReadinessCheck
 from shared.service import (
     background,
     bootstrap_topics,
     build_app,
     open_database,
     open_healing_producer,
+    publishing_check,
     standard_checks,
 )
 
@@ -43,14 +42,6 @@ def _error_response(request: Request, error: ApiError) -> JSONResponse:
     if request.url.path in SEGMENT_PATHS:
         body = {"code": error.code, "message": error.message, **body}
     return JSONResponse(body, status_code=error.status_code, headers=error.headers())
-
-
-async def publishing(producer: HealingProducer) -> None:
-    """Readiness: raise while every publish fails, so an orchestrator sees ingest cannot
-    accept events even when the broker answers metadata requests."""
-    failing = producer.failing_for()
-    if failing > 0:
-        raise ConnectionError(f"no publish acknowledged for {failing:.0f}s")
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
@@ -110,7 +101,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         checks=[
             *standard_checks(settings, lambda: app.state.database.engine),
-            ReadinessCheck("publishing", lambda: publishing(app.state.ingestor.producer)),
+            publishing_check(lambda: app.state.ingestor.producer),
         ],
         registry=CollectorRegistry(),
     )

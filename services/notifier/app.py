@@ -21,7 +21,8 @@ from shared.service import (
     bootstrap_topics,
     build_app,
     open_database,
-    open_producer,
+    open_healing_producer,
+    publishing_check,
     standard_checks,
 )
 
@@ -43,7 +44,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             )
             topics = await bootstrap_topics(settings)
             producer = await stack.enter_async_context(
-                open_producer(settings, client_id="ampm-notifier")
+                open_healing_producer(settings, client_id="ampm-notifier")
             )
             notifier = Notifier(
                 sessions=database.sessions,
@@ -87,7 +88,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         description="Turns signals into next-junction recommendations and delivers signed webhooks.",
         settings=settings,
         lifespan=lifespan,
-        checks=standard_checks(settings, lambda: app.state.database.engine),
+        checks=[
+            *standard_checks(settings, lambda: app.state.database.engine),
+            publishing_check(lambda: app.state.notifier.producer),
+        ],
         registry=CollectorRegistry(),
     )
     app.include_router(router)

@@ -16,7 +16,6 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 import structlog
-from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notifier import store
@@ -53,6 +52,7 @@ from shared.erasure import ErasureRequest, ErasureScope, strings_in
 from shared.erasure_runner import suppression
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import partition_key
+from shared.kafka import HealingProducer
 from shared.signals import SignalChange, SignalChangeType, SignalType
 
 log = structlog.get_logger(__name__)
@@ -74,7 +74,7 @@ class Notifier:
 
     sessions: async_sessionmaker[AsyncSession]
     settings: NotifierSettings
-    producer: AIOKafkaProducer
+    producer: HealingProducer
     dead_letter_topic: str
     schedule: RetrySchedule
     allowlist: tuple[IPNetwork, ...]
@@ -590,14 +590,19 @@ async def publish_dead_letter(notifier: Notifier, letter: DeadLetteredDelivery) 
         ("ce_id", letter.message_id.encode()),
     ]
     try:
-        await notifier.producer.send_and_wait(
+        sent = await notifier.producer.send(
             notifier.dead_letter_topic,
             value=orjson.dumps(value),
             key=partition_key(letter.tenant_id, letter.account_id),
             headers=headers,
         )
+        await sent
     except Exception as exc:  # the stored state is authoritative; see the docstring
         log.error("dead_letter_publish_failed", message_id=letter.message_id, error=repr(exc))
+        # A producer left in a state it cannot leave (after a long outage) is replaced.
+        await notifier.producer.failed(exc)
+    else:
+        notifier.producer.succeeded()
     log.warning(
         "delivery_dead_lettered",
         tenant_id=letter.tenant_id,

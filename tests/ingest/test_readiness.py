@@ -1,12 +1,13 @@
-"""Ingest is not ready while no publish is acknowledged (pure: a fake producer and clock)."""
+"""A publishing service is not ready while no publish is acknowledged (pure: a fake producer
+and clock)."""
 
 from __future__ import annotations
 
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 
-from services.ingest.app import publishing
 from shared.kafka import HealingProducer
+from shared.service import publishing_check
 from tests.shared.test_healing_producer import Clock, Factory
 
 
@@ -14,10 +15,11 @@ async def test_publishing_is_ready_until_publishes_fail_and_again_once_one_succe
     clock = Clock()
     healing = HealingProducer(Factory(), stuck_after_seconds=15, clock=clock)
     await healing.start()
-    await publishing(healing)
+    publishing = publishing_check(lambda: healing).probe
+    await publishing()
     await healing.failed(KafkaTimeoutError())
     clock.now += 3
     with pytest.raises(ConnectionError, match="3s"):
-        await publishing(healing)
+        await publishing()
     healing.succeeded()
-    await publishing(healing)
+    await publishing()
