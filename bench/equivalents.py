@@ -5,13 +5,19 @@
     .venv/bin/python bench/equivalents.py --clients 16     # more concurrent keep-alive clients
     .venv/bin/python bench/equivalents.py --profile        # pyinstrument profile of the server
 
-(a) in-process: ``convert_request`` on the shipped catalog with tenant parameters, the pure
-domain call the endpoint makes, in a loop on one core;
+(a0) in-process, uncached: ``convert_request`` on the shipped catalog with tenant parameters,
+pint evaluating every chain on every call (what the endpoint did before it compiled chains);
+(a) in-process: the same through ``Converter``, the pure domain call the endpoint makes, in a
+loop on one core;
 (b) HTTP: the same conversion through one uvicorn worker (``python -m services.equivalents`` in a
 subprocess, its events consumer running), from concurrent keep-alive httpx clients in this
-process. Each request authenticates the secret key (cached), reads the tenant's catalog entries
-and parameters from the database and serialises every equivalent with its trace.
-Prints conversions/s for both and the ratio (b)/(a).
+process. Each request authenticates the secret key (cached), takes the tenant's catalog from the
+instance's cache (kept current by change notices) and its compiled chain, and serialises every
+equivalent with its trace.
+(c) the floor: ``GET /healthz`` on the same server and clients, the cost of the HTTP stack
+(uvicorn, middleware, the benchmark's own httpx clients on the same cores) with no work.
+Prints conversions/s of each and the ratios: (b)/(a) is the goal's; (b)/(a0) compares with
+in-process as it was; (b)/(c) says how much of the HTTP path is the conversion.
 
 Starts its own throwaway broker and PostgreSQL cluster, unless ``AMPM_KAFKA_BOOTSTRAP_SERVERS`` /
 ``AMPM_DATABASE_URL`` (a database to migrate and use) point at existing ones.
@@ -29,6 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -36,6 +43,7 @@ import orjson
 from load import closed_loop, wait_up
 
 from services.equivalents.catalog import load_shipped_catalog
+from services.equivalents.compiled import Converter
 from services.equivalents.conversions import ConversionRequest, convert_request
 from shared.local.paths import free_port
 from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
@@ -48,8 +56,10 @@ CONVERSIONS = {
 }
 
 
-def in_process(body: dict[str, object], seconds: float) -> tuple[float, int]:
-    """Conversions/s of the pure domain call, and how many equivalents one conversion gives."""
+def in_process(body: dict[str, object], seconds: float) -> tuple[float, float, int]:
+    """Conversions/s of the pure domain call, uncached (pint on every call) and through the
+    service's ``Converter`` (chains compiled once per tenant catalog), and how many equivalents
+    one conversion gives. The quantity changes on every call, as it does between requests."""
     catalog = load_shipped_catalog()
     request = ConversionRequest(
         quantity=float(body["quantity"]),  # type: ignore[arg-type]
@@ -57,12 +67,24 @@ def in_process(body: dict[str, object], seconds: float) -> tuple[float, int]:
         metric=body.get("metric"),  # type: ignore[arg-type]
         mode=body.get("mode"),  # type: ignore[arg-type]
     )
-    count = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        results = convert_request(request, catalog, PARAMS)
-        count += 1
-    return count / (time.perf_counter() - started), len(results)
+    converter = Converter()
+
+    def full(quantity: float) -> int:
+        return len(convert_request(replace(request, quantity=quantity), catalog, PARAMS))
+
+    def compiled(quantity: float) -> int:
+        asked = replace(request, quantity=quantity)
+        return len(converter.convert(asked, catalog, PARAMS, catalog_key="bench"))
+
+    rates = []
+    for convert in (full, compiled):
+        count = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            produced = convert(request.quantity + count)
+            count += 1
+        rates.append(count / (time.perf_counter() - started))
+    return rates[0], rates[1], produced
 
 
 async def over_http(
@@ -86,9 +108,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         created = await create_tenant_keys(database_url, f"bench-{uuid.uuid4().hex[:6]}")
         key = created.secret_key.plaintext
 
-        local, produced = in_process(body, args.seconds)
+        uncached, local, produced = in_process(body, args.seconds)
         print(f"conversion: {orjson.dumps(body).decode()} -> {produced} equivalents each")
-        print(f"(a) in-process convert_request: {local:>9,.0f} conversions/s (1 core)")
+        print(f"(a0) in-process, pint on every call: {uncached:>9,.0f} conversions/s (1 core)")
+        print(f"(a) in-process, compiled chains:     {local:>9,.0f} conversions/s "
+              f"({local / uncached:.1f}x (a0))")  # fmt: skip
 
         port = free_port()
         env = {
@@ -118,7 +142,12 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             print(f"(b) HTTP POST /v1/equivalents/convert: {remote:>9,.0f} conversions/s "
                   f"(p50 {p50:.1f} ms, p99 {p99:.1f} ms; {args.clients} keep-alive clients, "
                   "1 uvicorn worker)")  # fmt: skip
-            print(f"ratio (b)/(a): {remote / local:.2f}")
+            floor, _, _ = await closed_loop(
+                url, "/healthz", None, {}, clients=args.clients, seconds=args.seconds
+            )
+            print(f"(c) HTTP GET /healthz, the stack alone: {floor:>9,.0f} requests/s")
+            print(f"ratio (b)/(a): {remote / local:.2f}; (b)/(a0): {remote / uncached:.2f}; "
+                  f"(b)/(c): {remote / floor:.2f}")  # fmt: skip
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=60)

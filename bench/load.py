@@ -13,19 +13,23 @@ import httpx
 async def closed_loop(
     url: str,
     path: str,
-    content: bytes,
+    content: bytes | None,
     headers: dict[str, str],
     *,
     clients: int,
     seconds: float,
 ) -> tuple[float, float, float]:
-    """POST ``content`` from ``clients`` loops for ``seconds``: requests/s, p50 and p99 in ms."""
+    """POST ``content`` (GET when None) from ``clients`` loops for ``seconds``: requests/s, p50
+    and p99 in ms."""
     latencies: list[float] = []
 
     async def client(http: httpx.AsyncClient, until: float) -> None:
         while time.perf_counter() < until:
             sent = time.perf_counter()
-            response = await http.post(path, content=content, headers=headers)
+            if content is None:
+                response = await http.get(path, headers=headers)
+            else:
+                response = await http.post(path, content=content, headers=headers)
             response.raise_for_status()
             latencies.append(time.perf_counter() - sent)
 

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from services.equivalents import handlers
 from services.equivalents.api import router
 from services.equivalents.catalog import load_shipped_catalog
+from services.equivalents.catalog_notices import follow_catalog_changes
 from services.equivalents.consumer import consume_events
 from services.equivalents.digester import run_digester
 from services.equivalents.errors import EquivalentsError
@@ -41,6 +42,12 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
             )
             context = Context(database.sessions, shipped)
             app.state.context = context
+            await stack.enter_async_context(
+                background(
+                    "equivalents-catalog-notices",
+                    lambda: follow_catalog_changes(database.engine, context.catalogs),
+                )
+            )
             await stack.enter_async_context(
                 background(
                     "equivalents-events", lambda: consume_events(settings, database.sessions)

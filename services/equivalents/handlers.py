@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
@@ -20,7 +20,9 @@ from services.equivalents import roi, store, usage
 from services.equivalents.account_value import account_value as value_of
 from services.equivalents.account_value import combine_units
 from services.equivalents.catalog import Catalog, Entry, overlay, validate_entry
-from services.equivalents.conversions import ConversionRequest, convert_request
+from services.equivalents.catalog_cache import Cached, TenantCatalogs
+from services.equivalents.compiled import Converter
+from services.equivalents.conversions import ConversionRequest
 from services.equivalents.digests import DigestPreferences, Period, build_digest, due_period
 from services.equivalents.errors import InvalidParameter
 from services.equivalents.parameters import resolve_parameters
@@ -56,11 +58,23 @@ MAX_PERIOD_DAYS = 3660
 
 
 @dataclass(frozen=True)
+class TenantCatalog:
+    """A tenant's catalog (shipped entries with its own merged over them) and settings."""
+
+    catalog: Catalog
+    settings: TenantSettings
+
+
+@dataclass(frozen=True)
 class Context:
-    """What every use case needs: the session factory and the shipped catalog (immutable)."""
+    """What every use case needs: the session factory, the shipped catalog (immutable), and this
+    instance's caches: tenant catalogs (kept current by change notices, ``catalog_notices``)
+    and the conversions compiled from them."""
 
     sessions: async_sessionmaker[AsyncSession]
     shipped: Catalog
+    catalogs: TenantCatalogs[TenantCatalog] = field(default_factory=TenantCatalogs)
+    converter: Converter = field(default_factory=Converter)
 
     @property
     def shipped_ids(self) -> set[str]:
@@ -71,6 +85,20 @@ async def _catalog_of(context: Context, session: AsyncSession, tenant_id: str) -
     """The shipped catalog with the tenant's entries (validated when stored) merged over it."""
     entries = await store.tenant_entries(session, tenant_id)
     return overlay(context.shipped, entries) if entries else context.shipped
+
+
+async def _tenant_catalog(context: Context, tenant_id: str) -> Cached[TenantCatalog]:
+    """The tenant's catalog and settings: the cached copy, or loaded (and kept if it may be)."""
+    cached = context.catalogs.get(tenant_id)
+    if cached is not None:
+        return cached
+    epoch = context.catalogs.epoch
+    async with context.sessions() as session:
+        loaded = TenantCatalog(
+            await _catalog_of(context, session, tenant_id),
+            await store.tenant_settings(session, tenant_id),
+        )
+    return context.catalogs.keep(tenant_id, loaded, epoch)
 
 
 # --- Catalog -------------------------------------------------------------------------------
@@ -116,6 +144,7 @@ async def create_entry(context: Context, tenant: Tenant, body: EntryIn) -> Entry
         entry = await _checked_entry(context, session, tenant, body, body.id)
         if not await store.insert_entry(session, tenant.id, entry):
             raise Conflict(f"entry {body.id!r} exists; PUT replaces it", field="id")
+    context.catalogs.changed(tenant.id)
     return EntryOut.of(entry, tenant_defined=True, shipped_ids=context.shipped_ids)
 
 
@@ -129,6 +158,7 @@ async def put_entry(
         entry = await _checked_entry(context, session, tenant, body, entry_id)
         created = not await store.has_entry(session, tenant.id, entry_id)
         await store.upsert_entry(session, tenant.id, entry)
+    context.catalogs.changed(tenant.id)
     return EntryOut.of(entry, tenant_defined=True, shipped_ids=context.shipped_ids), created
 
 
@@ -144,8 +174,10 @@ async def _checked_entry(
 async def delete_entry(context: Context, tenant: Tenant, entry_id: str) -> None:
     """Delete a tenant entry; shipped entries cannot be deleted, only overridden."""
     async with context.sessions.begin() as session:
-        if await store.delete_entry(session, tenant.id, entry_id):
-            return
+        deleted = await store.delete_entry(session, tenant.id, entry_id)
+    if deleted:
+        context.catalogs.changed(tenant.id)
+        return
     if entry_id in context.shipped_ids:
         raise Conflict(
             f"{entry_id!r} is a shipped entry and cannot be deleted; "
@@ -184,6 +216,7 @@ async def put_settings(context: Context, tenant: Tenant, body: SettingsIn) -> Se
             dict(body.params), dict(body.modes), digest.model_dump(mode="json")
         )
         await store.put_settings(session, tenant.id, settings)
+    context.catalogs.changed(tenant.id)
     return _settings_out(catalog, settings)
 
 
@@ -212,9 +245,8 @@ def _settings_out(catalog: Catalog, settings: TenantSettings) -> SettingsOut:
 
 async def convert(context: Context, tenant: Tenant, body: ConvertIn) -> ConvertOut:
     """Every applicable equivalent of a quantity, through the tenant's catalog and parameters."""
-    async with context.sessions() as session:
-        catalog = await _catalog_of(context, session, tenant.id)
-        settings = await store.tenant_settings(session, tenant.id)
+    cached = await _tenant_catalog(context, tenant.id)
+    settings = cached.value.settings
     mode = body.mode or (settings.modes.get(body.metric) if body.metric else None)
     request = ConversionRequest(
         quantity=body.quantity,
@@ -224,7 +256,12 @@ async def convert(context: Context, tenant: Tenant, body: ConvertIn) -> ConvertO
         targets=tuple(body.targets) if body.targets is not None else None,
         params=body.params,
     )
-    equivalents = convert_request(request, catalog, settings.params)
+    equivalents = context.converter.convert(
+        request,
+        cached.value.catalog,
+        settings.params,
+        catalog_key=(tenant.id, cached.generation) if cached.kept else None,
+    )
     return ConvertOut(
         quantity=body.quantity,
         unit=body.unit,
@@ -255,12 +292,12 @@ async def account_value(
     async with context.sessions() as session:
         if not await store.account_known(session, tenant.id, account_id):
             raise NotFound(f"no usage or seats for account {account_id!r}", field="account_id")
-        catalog = await _catalog_of(context, session, tenant.id)
-        settings = await store.tenant_settings(session, tenant.id)
         rows = await store.period_totals(session, tenant.id, account_id, first, last)
         people = await store.active_people(session, tenant.id, account_id, first, last)
         seats = await store.account_seats(session, tenant.id, account_id)
     combined = combine_units(total for total, _ in rows)
+    current = (await _tenant_catalog(context, tenant.id)).value
+    catalog, settings = current.catalog, current.settings
     value = value_of(combined.totals, catalog, settings.params, settings.modes, combined.units)
     every = [EquivalentOut.of(e, m.metric) for m in value.by_metric for e in m.equivalents]
     return AccountValueOut(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.equivalents.account_value import MetricTotal
 from services.equivalents.catalog import Entry
+from services.equivalents.catalog_notices import CATALOG_CHANNEL
 from services.equivalents.tables import (
     AccountSeatsRow,
     ActivePersonRow,
@@ -49,6 +50,14 @@ def _insert(session: AsyncSession, table: Any) -> Any:
 
 
 # --- Tenant catalog entries and settings ---------------------------------------------------
+# Every write here sends a change notice in its transaction (``_changed``): PostgreSQL delivers
+# it to every listening instance on commit, and drops it on rollback.
+
+
+async def _changed(session: AsyncSession, tenant_id: str) -> None:
+    """Tell every instance, when this transaction commits, that the tenant's catalog changed."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_notify(CATALOG_CHANNEL, tenant_id)))
 
 
 async def tenant_entries(session: AsyncSession, tenant_id: str) -> list[Entry]:
@@ -74,7 +83,10 @@ async def insert_entry(session: AsyncSession, tenant_id: str, entry: Entry) -> b
         .on_conflict_do_nothing(index_elements=["tenant_id", "entry_id"])
         .returning(TenantEntryRow.entry_id)
     )
-    return (await session.execute(statement)).first() is not None
+    inserted = (await session.execute(statement)).first() is not None
+    if inserted:
+        await _changed(session, tenant_id)
+    return inserted
 
 
 async def upsert_entry(session: AsyncSession, tenant_id: str, entry: Entry) -> None:
@@ -87,6 +99,7 @@ async def upsert_entry(session: AsyncSession, tenant_id: str, entry: Entry) -> N
         set_={"definition": statement.excluded.definition, "updated_at": func.now()},
     )
     await session.execute(statement)
+    await _changed(session, tenant_id)
 
 
 async def delete_entry(session: AsyncSession, tenant_id: str, entry_id: str) -> bool:
@@ -96,7 +109,10 @@ async def delete_entry(session: AsyncSession, tenant_id: str, entry_id: str) -> 
             TenantEntryRow.tenant_id == tenant_id, TenantEntryRow.entry_id == entry_id
         )
     )
-    return bool(getattr(result, "rowcount", 0))
+    deleted = bool(getattr(result, "rowcount", 0))
+    if deleted:
+        await _changed(session, tenant_id)
+    return deleted
 
 
 async def tenant_settings(session: AsyncSession, tenant_id: str) -> TenantSettings:
@@ -122,6 +138,7 @@ async def put_settings(session: AsyncSession, tenant_id: str, settings: TenantSe
         },
     )
     await session.execute(statement)
+    await _changed(session, tenant_id)
 
 
 # --- Consumer writes ---------------------------------------------------------------------------
@@ -365,6 +382,7 @@ TENANT_TABLES = (
 
 async def erase_tenant(session: AsyncSession, tenant_id: str) -> None:
     await delete_tenant_rows(session, TENANT_TABLES, tenant_id)
+    await _changed(session, tenant_id)
 
 
 async def pseudonymise_person(

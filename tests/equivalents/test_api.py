@@ -6,12 +6,16 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.equivalents.app import create_app
 from services.equivalents.settings import EquivalentsSettings
 from shared.tenant_store import CreatedTenant
 from tests.equivalents.conftest import Service, auth, error_of
 from tests.support.servers import serve_app
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -413,3 +417,71 @@ async def test_conversions_are_served_while_kafka_is_unreachable(
     assert converted.status_code == 200
     assert converted.json()["equivalents"][0]["text"] == "about 1 h 15 min of brisk walking"
     assert ready.status_code == 503 and ready.json()["checks"]["kafka"].startswith("error")
+
+
+async def test_a_change_through_one_instance_reaches_the_cache_of_another(
+    service: Service,
+    base_settings: dict[str, Any],
+    tenant: CreatedTenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Each instance caches tenant catalogs and the chains compiled from them; a change made
+    through another instance, or while the notices were lost, must not be served stale."""
+    request = {"quantity": 600, "metric": "transactions_processed", "targets": ["work_time_saved"]}
+
+    async def hours(http: httpx.AsyncClient) -> float:
+        converted = await http.post("/v1/equivalents/convert", json=request, headers=auth(tenant))
+        assert converted.status_code == 200, converted.text
+        return float(converted.json()["equivalents"][0]["value"])
+
+    async def serves(http: httpx.AsyncClient, expected: float) -> bool:
+        return await hours(http) == pytest.approx(expected)
+
+    async def change(body: dict[str, Any]) -> None:
+        put = await service.http.put("/v1/equivalents/parameters", json=body, headers=auth(tenant))
+        assert put.status_code == 200, put.text
+
+    other_app = create_app(EquivalentsSettings(**base_settings))
+    await change({"params": {"minutes_per_transaction": 2}})
+    async with serve_app(other_app) as url, httpx.AsyncClient(base_url=url) as other:
+        await eventually(lambda: _trusted(other_app))
+        assert await hours(other) == pytest.approx(20)
+        assert other_app.state.context.catalogs.get(tenant.tenant.id) is not None  # cached now
+
+        await change({"params": {"minutes_per_transaction": 5}})
+        await eventually(lambda: serves(other, 50), deadline_seconds=5)
+
+        entry = ticket_entry(
+            id="work_time_saved",
+            input="transactions_processed",
+            factors=[{"label": "minutes per transaction", "value": 1, "unit": "minute"}],
+        )
+        put = await service.http.put(
+            "/v1/equivalents/catalog/work_time_saved", json=entry, headers=auth(tenant)
+        )
+        assert put.status_code in (200, 201), put.text
+        await eventually(lambda: serves(other, 10), deadline_seconds=5)
+        deleted = await service.http.delete(
+            "/v1/equivalents/catalog/work_time_saved", headers=auth(tenant)
+        )
+        assert deleted.status_code == 204
+        await eventually(lambda: serves(other, 50), deadline_seconds=5)
+
+        # Cut the other instance's listening connection, then change the catalog: the cache
+        # is distrusted on the loss (the change's notice went nowhere) and trusted again anew.
+        async with sessions.begin() as session:
+            cut = await session.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE query LIKE 'LISTEN%' AND datname = current_database()"
+                )
+            )
+        assert cut >= 1
+        await change({"params": {"minutes_per_transaction": 4}})
+        await eventually(lambda: serves(other, 40), deadline_seconds=5)
+        await eventually(lambda: _trusted(other_app), deadline_seconds=10)
+        assert await hours(other) == pytest.approx(40)
+
+
+async def _trusted(app: FastAPI) -> bool:
+    return bool(app.state.context.catalogs.trusted)
