@@ -95,8 +95,11 @@ async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChan
     base_url = notifier.settings.ampm_base_url()
     async with notifier.sessions.begin() as session:
         fresh = await _first_time(session, await _unsuppressed(session, changes))
+        endpoints = await store.enabled_endpoints(session, {c.tenant_id for c in fresh})
+        values = await _value_quotes(session, fresh)
         for change in fresh:
-            value = await _value_quote(session, change)
+            value = values.get(change.id)
+            subscribed = endpoints.get(change.tenant_id, [])
             recommendation = recommend(change, ampm_base_url=base_url, value=value)
             if recommendation is not None:
                 row = store.add_recommendation(session, recommendation, now)
@@ -107,6 +110,7 @@ async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChan
                     event_type=WebhookEventType.RECOMMENDATION_CREATED.value,
                     data=recommendation_data(row),
                     now=now,
+                    endpoints=subscribed,
                 )
             await store.enqueue(
                 session,
@@ -115,6 +119,7 @@ async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChan
                 event_type=change.type.value,
                 data=change.model_dump(mode="json"),
                 now=now,
+                endpoints=subscribed,
             )
     if fresh:
         notifier.wake.set()
@@ -162,12 +167,27 @@ async def _first_time(session: AsyncSession, items: Sequence[Handled]) -> list[H
     return fresh
 
 
-async def _value_quote(session: AsyncSession, change: SignalChange) -> ValueQuote | None:
-    """The account's value to quote, for the raised signals whose advice quotes one."""
-    if change.type is not SignalChangeType.RAISED or change.signal_type not in VALUE_QUOTED:
-        return None
-    digests = await store.account_values(session, change.tenant_id, change.account_id)
-    return quote_value(change.signal_type, change.evidence, digests)
+async def _value_quotes(
+    session: AsyncSession, changes: Sequence[SignalChange]
+) -> dict[str, ValueQuote]:
+    """The account's value to quote per change id, for the raised signals whose advice quotes
+    one; each account's digests are read once per batch."""
+    quoting = [
+        change
+        for change in changes
+        if change.type is SignalChangeType.RAISED and change.signal_type in VALUE_QUOTED
+    ]
+    digests: dict[tuple[str, str], list[ValueDigest]] = {}
+    quotes: dict[str, ValueQuote] = {}
+    for change in quoting:
+        account = (change.tenant_id, change.account_id)
+        if account not in digests:
+            digests[account] = await store.account_values(session, *account)
+        assert change.signal_type is not None  # VALUE_QUOTED holds signal types only
+        quote = quote_value(change.signal_type, change.evidence, digests[account])
+        if quote is not None:
+            quotes[change.id] = quote
+    return quotes
 
 
 # --- value digests -> messages -----------------------------------------------------------------
@@ -180,6 +200,7 @@ async def handle_value_digests(notifier: Notifier, digests: Sequence[ValueDigest
     now = utc_now()
     async with notifier.sessions.begin() as session:
         fresh = await _first_time(session, await _unsuppressed(session, digests))
+        endpoints = await store.enabled_endpoints(session, {d.tenant_id for d in fresh})
         for digest in fresh:
             await store.add_account_value(session, digest)
             await store.enqueue(
@@ -189,6 +210,7 @@ async def handle_value_digests(notifier: Notifier, digests: Sequence[ValueDigest
                 event_type=WebhookEventType.VALUE_DIGEST.value,
                 data=digest.model_dump(mode="json"),
                 now=now,
+                endpoints=endpoints.get(digest.tenant_id, []),
             )
     if fresh:
         notifier.wake.set()
@@ -420,71 +442,106 @@ async def claim_due(notifier: Notifier, limit: int | None = None) -> list[Claime
         return await store.claim_due(session, now, lease, batch)
 
 
-async def record_attempt(
-    notifier: Notifier, claimed: ClaimedDelivery, result: AttemptResult
+async def record_attempts(
+    notifier: Notifier, finished: Sequence[tuple[ClaimedDelivery, AttemptResult]]
 ) -> None:
-    """Log the attempt and move the delivery (and maybe its endpoint) to its next state."""
+    """Log each attempt and move each delivery (and maybe its endpoint) to its next state, all
+    in one transaction: a batch costs one commit, not one per attempt."""
     now = utc_now()
-    settings = notifier.settings
     letters: list[DeadLetteredDelivery] = []
-    disabled_reason: DisableReason | None = None
+    disabled = False
     async with notifier.sessions.begin() as session:
-        store.add_attempt(
-            session,
-            AttemptRow(
-                delivery_id=claimed.delivery_id,
-                message_id=claimed.message_id,
-                endpoint_id=claimed.endpoint_id,
-                attempt_number=claimed.attempt_number,
-                outcome=type(result.outcome).__name__,
-                status_code=result.status_code,
-                latency_ms=result.latency_ms,
-                response_body=result.response_body,
-                error=result.error,
-                attempted_at=result.attempted_at,
-            ),
+        store.add_attempts(session, [_attempt_row(claimed, result) for claimed, result in finished])
+        found = await store.deliveries_for_update(
+            session, [claimed.delivery_id for claimed, _ in finished]
         )
-        found = await store.delivery_for_update(session, claimed.delivery_id)
-        if found is None:
-            return
-        delivery, endpoint = found
-        if (
-            delivery.status != DeliveryStatus.PENDING.value
-            or delivery.attempts != claimed.attempt_number
-        ):
-            # Replayed or re-claimed meanwhile: the attempt is logged; its state is not ours.
-            return
-        delivery.updated_at = now
-        endpoint.failing_since = updated_failing_since(result.outcome, endpoint.failing_since, now)
-        if isinstance(result.outcome, Delivered):
-            delivery.status = DeliveryStatus.SUCCEEDED.value
-            delivery.last_error = None
-            return
-        delivery.last_error = (result.error or f"HTTP {result.status_code}")[:1000]
-        decision = next_attempt(
-            claimed.attempt_number, result.outcome, now, notifier.schedule, notifier.rng
-        )
-        if isinstance(decision, DeadLetter):
-            letters.append(DeadLetteredDelivery.of_attempt(claimed, decision, result))
-            delivery.status = DeliveryStatus.FAILED.value
-        else:
-            delivery.next_attempt_at = decision
-        after = timedelta(seconds=settings.disable_after_seconds)
-        message = None
-        if isinstance(result.outcome, EndpointGone):
-            disabled_reason, message = DisableReason.ENDPOINT_GONE, "the endpoint answered 410 Gone"
-        elif disable_due(endpoint.failing_since, now, after) and endpoint.failing_since:
-            disabled_reason = DisableReason.FAILING_CONTINUOUSLY
-            message = f"the endpoint failed continuously since {timestamp(endpoint.failing_since)}"
-        if disabled_reason is not None and message is not None and endpoint.enabled:
-            stopped = await _disable(session, endpoint, disabled_reason, message, now)
-            letters.extend(DeadLetteredDelivery.of_stopped(delivery) for delivery in stopped)
-        else:
-            disabled_reason = None
+        # Successes first: an endpoint disabled by a failure further on must not dead-letter
+        # a delivery that was in fact received.
+        in_order = sorted(finished, key=lambda item: not isinstance(item[1].outcome, Delivered))
+        for claimed, result in in_order:
+            if claimed.delivery_id not in found:
+                continue
+            delivery, endpoint = found[claimed.delivery_id]
+            if (
+                delivery.status != DeliveryStatus.PENDING.value
+                or delivery.attempts != claimed.attempt_number
+            ):
+                # Replayed or re-claimed meanwhile: the attempt is logged; its state is not ours.
+                continue
+            stopped = await _next_state(notifier, session, claimed, result, delivery, endpoint, now)
+            letters.extend(stopped.letters)
+            disabled = disabled or stopped.disabled
     for letter in letters:
         await publish_dead_letter(notifier, letter)
-    if disabled_reason is not None:
+    if disabled:
         notifier.wake.set()
+
+
+def _attempt_row(claimed: ClaimedDelivery, result: AttemptResult) -> AttemptRow:
+    return AttemptRow(
+        delivery_id=claimed.delivery_id,
+        message_id=claimed.message_id,
+        endpoint_id=claimed.endpoint_id,
+        attempt_number=claimed.attempt_number,
+        outcome=type(result.outcome).__name__,
+        status_code=result.status_code,
+        latency_ms=result.latency_ms,
+        response_body=result.response_body,
+        error=result.error,
+        attempted_at=result.attempted_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Consequences:
+    letters: list[DeadLetteredDelivery]
+    disabled: bool = False
+
+
+async def _next_state(
+    notifier: Notifier,
+    session: AsyncSession,
+    claimed: ClaimedDelivery,
+    result: AttemptResult,
+    delivery: DeliveryRow,
+    endpoint: EndpointRow,
+    now: datetime,
+) -> _Consequences:
+    """The delivery's state after its attempt; the endpoint's row is written only when its
+    failing streak starts or ends, or when it is disabled."""
+    delivery.updated_at = now
+    failing_since = updated_failing_since(result.outcome, endpoint.failing_since, now)
+    if failing_since != endpoint.failing_since:
+        endpoint.failing_since = failing_since
+    if isinstance(result.outcome, Delivered):
+        delivery.status = DeliveryStatus.SUCCEEDED.value
+        delivery.last_error = None
+        return _Consequences([])
+    delivery.last_error = (result.error or f"HTTP {result.status_code}")[:1000]
+    decision = next_attempt(
+        claimed.attempt_number, result.outcome, now, notifier.schedule, notifier.rng
+    )
+    letters: list[DeadLetteredDelivery] = []
+    if isinstance(decision, DeadLetter):
+        letters.append(DeadLetteredDelivery.of_attempt(claimed, decision, result))
+        delivery.status = DeliveryStatus.FAILED.value
+    else:
+        delivery.next_attempt_at = decision
+    after = timedelta(seconds=notifier.settings.disable_after_seconds)
+    reason, message = None, None
+    if isinstance(result.outcome, EndpointGone):
+        reason, message = DisableReason.ENDPOINT_GONE, "the endpoint answered 410 Gone"
+    elif disable_due(endpoint.failing_since, now, after) and endpoint.failing_since:
+        reason = DisableReason.FAILING_CONTINUOUSLY
+        message = f"the endpoint failed continuously since {timestamp(endpoint.failing_since)}"
+    if reason is None or message is None or not endpoint.enabled:
+        return _Consequences(letters)
+    locked = await store.endpoint_for_update(session, endpoint.id)
+    if locked is None or not locked.enabled:  # another recorder disabled it meanwhile
+        return _Consequences(letters)
+    stopped = await _disable(session, locked, reason, message, now)
+    letters.extend(DeadLetteredDelivery.of_stopped(delivery) for delivery in stopped)
+    return _Consequences(letters, disabled=True)
 
 
 async def _disable(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 
 from services.notifier.schedule import DEFAULT_DELAYS_SECONDS, DEFAULT_JITTER, RetrySchedule
@@ -34,6 +36,12 @@ class NotifierSettings(ServiceSettings):
     )
     webhook_timeout_seconds: float = Field(
         default=15.0, gt=0, validation_alias=_alias("webhook_timeout_seconds")
+    )
+    webhook_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of certificate authorities to trust for webhook endpoints, "
+        "besides the system's (a CSM tool behind a private CA)",
+        validation_alias=_alias("webhook_ca_file"),
     )
     disable_after_seconds: float = Field(
         default=5 * 24 * 3600.0, gt=0, validation_alias=_alias("disable_after_seconds")

@@ -6,7 +6,7 @@ Every query that a tenant's request reaches filters by ``tenant_id``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -168,6 +168,21 @@ async def get_recommendation(
 # --- the outbox --------------------------------------------------------------------------------
 
 
+async def enabled_endpoints(
+    session: AsyncSession, tenant_ids: Iterable[str]
+) -> dict[str, list[EndpointRow]]:
+    """The enabled endpoints of each tenant (tenants without any are absent)."""
+    rows = await session.scalars(
+        select(EndpointRow)
+        .where(EndpointRow.tenant_id.in_(set(tenant_ids)), EndpointRow.enabled)
+        .order_by(EndpointRow.id)
+    )
+    found: dict[str, list[EndpointRow]] = {}
+    for endpoint in rows:
+        found.setdefault(endpoint.tenant_id, []).append(endpoint)
+    return found
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -177,28 +192,30 @@ async def enqueue(
     data: Mapping[str, Any],
     now: datetime,
     exclude_endpoint: str | None = None,
+    endpoints: Sequence[EndpointRow] | None = None,
 ) -> str:
-    """Store a message and one pending delivery per subscribed, enabled endpoint; its id."""
+    """Store a message and one pending delivery per subscribed, enabled endpoint; its id.
+
+    ``endpoints`` are the tenant's enabled endpoints when the caller has them already (one
+    query per batch of messages, not one per message)."""
     message_id = new_id("msg")
-    session.add(
-        MessageRow(
-            id=message_id,
-            tenant_id=tenant_id,
-            account_id=account_id,
-            event_type=event_type,
-            body=encode_payload(event_type, now, data).decode(),
-            created_at=now,
-        )
+    message = MessageRow(
+        id=message_id,
+        tenant_id=tenant_id,
+        account_id=account_id,
+        event_type=event_type,
+        body=encode_payload(event_type, now, data).decode(),
+        created_at=now,
     )
-    endpoints = await session.scalars(
-        select(EndpointRow).where(EndpointRow.tenant_id == tenant_id, EndpointRow.enabled)
-    )
+    session.add(message)
+    if endpoints is None:
+        endpoints = (await enabled_endpoints(session, {tenant_id})).get(tenant_id, [])
     for endpoint in endpoints:
         if endpoint.id != exclude_endpoint and matches(event_type, endpoint.event_types):
             session.add(
                 DeliveryRow(
                     tenant_id=tenant_id,
-                    message_id=message_id,
+                    message=message,
                     endpoint_id=endpoint.id,
                     status=DeliveryStatus.PENDING.value,
                     attempts=0,
@@ -262,23 +279,37 @@ def endpoint_secrets(endpoint: EndpointRow) -> EndpointSecrets:
     )
 
 
-async def delivery_for_update(
-    session: AsyncSession, delivery_id: int
-) -> tuple[DeliveryRow, EndpointRow] | None:
-    """A delivery and its endpoint, locked for recording an attempt."""
-    row = await session.execute(
+async def deliveries_for_update(
+    session: AsyncSession, delivery_ids: Sequence[int]
+) -> dict[int, tuple[DeliveryRow, EndpointRow]]:
+    """Deliveries and their endpoints, the deliveries locked for recording attempts.
+
+    Only the delivery rows are locked (in id order, so two recorders never deadlock): every
+    attempt of one endpoint's deliveries would otherwise queue on the endpoint's row.
+    """
+    rows = await session.execute(
         select(DeliveryRow, EndpointRow)
         .join(EndpointRow, EndpointRow.id == DeliveryRow.endpoint_id)
-        .where(DeliveryRow.id == delivery_id)
-        .with_for_update()
+        .where(DeliveryRow.id.in_(delivery_ids))
+        .order_by(DeliveryRow.id)
+        .with_for_update(of=DeliveryRow)
     )
-    found = row.first()
-    return (found[0], found[1]) if found is not None else None
+    return {delivery.id: (delivery, endpoint) for delivery, endpoint in rows.all()}
 
 
-def add_attempt(session: AsyncSession, attempt: AttemptRow) -> None:
-    """Log one HTTP attempt."""
-    session.add(attempt)
+async def endpoint_for_update(session: AsyncSession, endpoint_id: str) -> EndpointRow | None:
+    """The endpoint, locked and read afresh (to disable it once, however many see it fail)."""
+    return await session.scalar(
+        select(EndpointRow)
+        .where(EndpointRow.id == endpoint_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def add_attempts(session: AsyncSession, attempts: Sequence[AttemptRow]) -> None:
+    """Log HTTP attempts."""
+    session.add_all(attempts)
 
 
 @dataclass(frozen=True, slots=True)

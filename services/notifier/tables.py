@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, UtcDateTime
 
@@ -127,6 +127,9 @@ class DeliveryRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(String(1000), default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Never loaded (lazy="raise"); it tells the unit of work to insert a batch's messages
+    # before their deliveries.
+    message: Mapped[MessageRow] = relationship(lazy="raise")
 
 
 class AttemptRow(Base):

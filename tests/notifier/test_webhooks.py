@@ -7,15 +7,18 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+import trustme
 from aiokafka import AIOKafkaProducer
 from standardwebhooks.webhooks import Webhook
 
 from services.notifier.app import create_app
+from services.notifier.resolver import resolve
 from services.notifier.settings import NotifierSettings
 from shared.digests import Cadence, DigestEquivalent, ValueDigest
 from shared.signals import SignalType
@@ -479,3 +482,50 @@ async def test_a_registration_retried_with_its_idempotency_key_creates_one_endpo
         # Without a key every POST registers anew.
         fresh = await client.post("/v1/webhooks/endpoints", json=body)
         assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]
+
+
+async def test_https_endpoints_get_the_host_verified_at_the_pinned_address(
+    notifier_settings: NotifierSettings,
+    tenant: CreatedTenant,
+    signals_producer: AIOKafkaProducer,
+    tmp_path: Path,
+) -> None:
+    """The connection goes to the address the SSRF guard checked, yet TLS names and verifies
+    the endpoint's host: its certificate passes, a certificate for another name does not."""
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(tmp_path / "ca.pem")
+    authority.issue_cert("localhost").private_key_and_cert_chain_pem.write_to_path(
+        tmp_path / "localhost.pem"
+    )
+    authority.issue_cert("hooks.example.com").private_key_and_cert_chain_pem.write_to_path(
+        tmp_path / "other.pem"
+    )
+    address = str((await resolve("localhost", 443))[0])
+    settings = notifier_settings.model_copy(
+        update={
+            "webhook_ca_file": tmp_path / "ca.pem",
+            "allowed_cidrs": "127.0.0.0/8,::1/128",
+        }
+    )
+    good, wrong = Receiver(), Receiver()
+    async with (
+        serve_app(good.app(), host=address, tls_pem=tmp_path / "localhost.pem") as good_url,
+        serve_app(wrong.app(), host=address, tls_pem=tmp_path / "other.pem") as wrong_url,
+        running(settings, tenant.secret_key.plaintext) as client,
+    ):
+        port_of = {url: url.rsplit(":", 1)[1] for url in (good_url, wrong_url)}
+        await _register(client, f"https://localhost:{port_of[good_url]}/tls", ["signal.raised"])
+        await _register(client, f"https://localhost:{port_of[wrong_url]}/tls", ["signal.raised"])
+        await publish(signals_producer, settings, [raised(tenant.tenant.id, "tls-1")])
+        await good.wait_until(lambda: len(good.succeeded("/tls")) == 1)
+        assert good.requests[0].headers["host"] == f"localhost:{port_of[good_url]}"
+
+        message_id = good.requests[0].webhook_id
+
+        async def refused() -> list[dict[str, Any]]:
+            attempts = (await client.get(f"/v1/webhooks/messages/{message_id}/attempts")).json()
+            return [a for a in attempts if a["status_code"] is None]
+
+        failed = await eventually(refused)
+        assert "certificate" in failed[0]["error"].lower()
+        assert not wrong.requests
