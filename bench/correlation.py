@@ -3,12 +3,17 @@
 Starts its own Kafka broker and PostgreSQL (``shared.local``), or uses ``AMPM_DATABASE_URL`` (a
 server URL; a fresh database is created on it) and ``AMPM_TEST_KAFKA_BOOTSTRAP``. Measures
 
-1. throughput: ``--events`` envelopes for ``--accounts`` accounts (each with a success plan) are
-   published to the events topic; the service's consume loop (decode, claim ids, fold, upsert
-   buckets, evaluate the touched accounts, outbox, commit) is timed from its first records to
-   the last committed batch, against a raw aiokafka consumer reading the same records in the
-   same run, timed the same way (joining the consumer group is left out of both: it is not
-   throughput, and over a short run it would dwarf the raw consumer's time);
+1. throughput against the pipeline: the ingest service's HTTP events/s (``python -m
+   services.ingest``, batches of 100 from 8 concurrent clients, as ``bench/ingest.py``), then
+   the correlation service as 1 and as 2 processes of one consumer group (``python -m
+   services.correlation``: sweeper, relay and all) draining ``--events`` envelopes for
+   ``--accounts`` accounts with success plans, published while the settled group is frozen
+   (no publisher competes for the cores) and timed from the thaw to the group's last commit;
+   live traffic
+   (the last hour), then a backfill (26 weeks replayed oldest first). The target: correlation
+   >= 2x ingest, live and backfill, so it is never the pipeline's bottleneck; a second process
+   must add throughput (on two shared cores it cannot double: both processes, PostgreSQL and
+   the broker share them). A raw aiokafka consumer's rate is printed for reference;
 2. history: the per-event cost of processing ``--probe`` new events in 500-event batches (the
    handler, without Kafka): live events of the last hour, a backfill spread over 26 weeks sent
    oldest first (as a vendor replays its history), and the same spread in random order, with
@@ -18,13 +23,16 @@ server URL; a fresh database is created on it) and ``AMPM_TEST_KAFKA_BOOTSTRAP``
 
     .venv/bin/python bench/correlation.py
     .venv/bin/python bench/correlation.py --history-large 1000000
+    .venv/bin/python bench/correlation.py --skip-history     # the throughput part only
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import signal
 import tempfile
 import time
 import uuid
@@ -33,20 +41,23 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import uvloop
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from ingest import http_batches
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.correlation.consumer import batch_handler, events_consumer
 from services.correlation.handlers import process_records, put_plan
-from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
 from shared.db import create_engine, create_session_factory
 from shared.events import Envelope, EventKind, EventSource
-from shared.kafka import ConsumeLoop, DeadLetter, HealingProducer
+from shared.kafka import ensure_topics
+from shared.local.processes import ServiceProcess
 from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
-from shared.service import bootstrap_topics, freeze_startup_heap
+from shared.topics import Topics
 
 BATCH = 500
+INGEST_CLIENTS = 8
+MAX_POLL_RECORDS = CorrelationSettings.model_fields["max_poll_records"].default
 HISTORY_BATCH = 5000  # history is loaded in large batches: it is set-up, not measured
 ACTIVITIES = ("new_contacts_identified", "targeted_profiles", "social_campaigns")
 KPI = "lead_conversion_rate"
@@ -158,49 +169,114 @@ async def raw_consume(bootstrap: str, topic: str, count: int, max_poll_records: 
         await consumer.stop()
 
 
-async def service_consume(
-    settings: CorrelationSettings,
-    sessions: async_sessionmaker[AsyncSession],
+class Backlog:
+    """A consumer group's uncommitted records on a topic, polled with clients kept open."""
+
+    def __init__(self, bootstrap: str, group_id: str, topic: str) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self._reader = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+        self._group_id = group_id
+        self._topic = topic
+        self._partitions: list[TopicPartition] = []
+
+    async def __aenter__(self) -> Backlog:
+        await self._admin.start()
+        await self._reader.start()
+        (described,) = await self._admin.describe_topics([self._topic])
+        self._partitions = [
+            TopicPartition(self._topic, p["partition"]) for p in described["partitions"]
+        ]
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._reader.stop()
+        await self._admin.close()
+
+    async def records(self) -> int:
+        partitions = self._partitions
+        ends = await self._reader.end_offsets(partitions)
+        committed = await self._admin.list_consumer_group_offsets(self._group_id)
+        return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in partitions)
+
+    async def stable_with(self, members: int, within: float) -> None:
+        """Until the group is stable with ``members`` members (each has its partitions)."""
+        async with asyncio.timeout(within):
+            while True:  # the group's state lives on the broker: polled
+                (described,) = await self._admin.describe_consumer_groups([self._group_id])
+                _error, _group, state, _protocol_type, _protocol, joined, *_ = described.groups[0]
+                if state == "Stable" and len(joined) == members:
+                    return
+                await asyncio.sleep(0.05)
+
+    async def drained(self, within: float) -> float:
+        """``time.perf_counter()`` when nothing is left uncommitted."""
+        async with asyncio.timeout(within):
+            # Committed offsets live on the broker: polled, there is no event to wait on.
+            while await self.records() > 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        return time.perf_counter()
+
+
+async def correlation_processes(
+    environment: dict[str, str],
+    home: Path,
     count: int,
+    events: Sequence[Envelope],
 ) -> float:
-    """Seconds for the service's consume loop to process and commit ``count`` records."""
-    topics = await bootstrap_topics(settings)
-    consumer = events_consumer(settings, topics)
-    producer = HealingProducer(
-        lambda: AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all"),
-        stuck_after_seconds=settings.producer_stuck_after_seconds,
-    )
-    relay = OutboxRelay(sessions, topics.signals, poll_seconds=settings.outbox_poll_seconds)
-    handler = batch_handler(sessions, settings, relay)
-    done = asyncio.Event()
-    processed = 0
-    started: float | None = None
+    """Events/s of ``count`` correlation processes of one group draining a backlog.
 
-    async def counting(
-        records: Sequence[ConsumerRecord[bytes, bytes]],
-    ) -> Sequence[DeadLetter]:
-        nonlocal processed, started
-        started = started or time.perf_counter()
-        letters = await handler(records)
-        processed += len(records)
-        if processed >= count:
-            done.set()
-        return letters
-
-    await producer.start()
-    await consumer.start()
-    loop = ConsumeLoop(
-        consumer, counting, producer=producer, dead_letter_topic=topics.events_dlq, name="bench"
-    )
-    tasks = [asyncio.create_task(loop.run()), asyncio.create_task(relay.run(producer))]
+    The group settles on the empty topic (every member has its partitions: on a backlog the
+    first member would drain it before the next one joined); the processes are then frozen
+    (SIGSTOP) while the events are published, so no publisher shares the cores with them,
+    and thawed (SIGCONT, well within the group's session timeout): the clock runs from the
+    thaw to the group's last commit."""
+    namespace = f"bench{uuid.uuid4().hex[:6]}."
+    group = f"{namespace}ampm-correlation"
+    bootstrap = environment["AMPM_KAFKA_BOOTSTRAP_SERVERS"]
+    topic = Topics(namespace).events
+    partitions = int(environment["AMPM_TOPIC_PARTITIONS"])
+    await ensure_topics(bootstrap, [topic], partitions=partitions, replication_factor=1)
+    encoded = [(e.to_value(), e.key, e.headers()) for e in events]
+    env = {**environment, "AMPM_TOPIC_NAMESPACE": namespace}
+    processes = [ServiceProcess("correlation", env, home) for _ in range(count)]
     try:
-        await asyncio.wait_for(done.wait(), timeout=600)
-        return time.perf_counter() - (started or 0.0)
+        await asyncio.gather(*(process.start() for process in processes))
+        async with Backlog(bootstrap, group, topic) as backlog:
+            await backlog.stable_with(count, within=120)
+            signal_all(processes, signal.SIGSTOP)
+            try:
+                await publish_encoded(bootstrap, topic, encoded)
+            finally:
+                signal_all(processes, signal.SIGCONT)
+            started = time.perf_counter()
+            finished = await backlog.drained(within=600)
+        return len(events) / (finished - started)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await consumer.stop()
+        for process in processes:
+            process.stop()
+
+
+def signal_all(processes: Sequence[ServiceProcess], number: signal.Signals) -> None:
+    for process in processes:
+        if process.pid is not None:
+            os.kill(process.pid, number)
+
+
+async def publish_encoded(
+    bootstrap: str, topic: str, records: Sequence[tuple[bytes, bytes, list[tuple[str, bytes]]]]
+) -> None:
+    """Send pre-encoded records, every one acknowledged."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=1 << 20
+    )
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, value=value, key=key, headers=headers)
+            for value, key, headers in records
+        ]
+        await asyncio.gather(*futures)
+    finally:
         await producer.stop()
 
 
@@ -250,16 +326,100 @@ async def probes(
     )
 
 
+async def ingest_rate(
+    database_url: str, bootstrap: str, write_key: str, home: Path, seconds: float
+) -> float:
+    """Events/s the ingest service accepts over HTTP (batches of 100, 8 clients)."""
+    environment = {
+        "AMPM_DATABASE_URL": database_url,
+        "AMPM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "AMPM_TOPIC_NAMESPACE": f"bench{uuid.uuid4().hex[:6]}.",
+        "AMPM_INGEST_RAW_CONSUMER_ENABLED": "false",
+        "AMPM_INGEST_RATE_LIMIT_PER_SECOND": "10000000",
+        "AMPM_INGEST_RATE_LIMIT_BURST": "10000000",
+        "AMPM_LOG_LEVEL": "warning",
+    }
+    ingest = ServiceProcess("ingest", environment, home)
+    await ingest.start()
+    try:
+        await http_batches(ingest.url, write_key, 2, 0.5)  # warm-up: key cache, metadata
+        return await http_batches(ingest.url, write_key, INGEST_CLIENTS, seconds)
+    finally:
+        ingest.stop()
+
+
+async def throughput(
+    args: argparse.Namespace, url: str, bootstrap: str, tenant_id: str, home: Path
+) -> None:
+    """Correlation processes against ingest, live and backfill, and a raw consumer's rate."""
+    write_key = (await create_tenant_keys(url, "bench-ingest")).write_key.plaintext
+    ingest = await ingest_rate(url, bootstrap, write_key, home, args.seconds)
+    environment = {
+        "AMPM_DATABASE_URL": url,
+        "AMPM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "AMPM_TOPIC_PARTITIONS": str(args.partitions),
+        "AMPM_LOG_LEVEL": "warning",
+    }
+
+    def live(seed: int) -> list[Envelope]:
+        return generate(tenant_id, args.accounts, args.events, seed, spread=timedelta(hours=1))
+
+    def backfill(seed: int) -> list[Envelope]:
+        events = generate(tenant_id, args.accounts, args.events, seed)
+        return sorted(events, key=lambda event: event.occurred_at)
+
+    raw_topic = f"bench-raw-{uuid.uuid4().hex[:6]}"
+    await ensure_topics(bootstrap, [raw_topic], partitions=args.partitions, replication_factor=1)
+    await publish(bootstrap, raw_topic, live(1))
+    raw = args.events / await raw_consume(bootstrap, raw_topic, args.events, MAX_POLL_RECORDS)
+    print(f"throughput: {args.events} events per run, {args.accounts} accounts with plans, "
+          f"{args.partitions} partitions")  # fmt: skip
+    print(f"  ingest HTTP (1 process, batches of 100): {ingest:8,.0f} events/s")
+    print(f"  raw aiokafka consume (reference):        {raw:8,.0f} events/s")
+    # Fresh events (fresh ids) for every run: ids already seen would be skipped.
+    for label, events, seed in (("live", live, 10), ("backfill", backfill, 20)):
+        one = await correlation_processes(environment, home, 1, events(seed))
+        two = await correlation_processes(environment, home, 2, events(seed + 1))
+        print(f"  correlation, {label:<8} 1 process:  {one:8,.0f} events/s: "
+              f"{one / ingest:.1f}x ingest (target >= 2)")  # fmt: skip
+        print(f"  correlation, {label:<8} 2 processes:{two:8,.0f} events/s "
+              f"({two / 2:,.0f} per process): {two / ingest:.1f}x ingest, "
+              f"{two / one:.2f}x one process")  # fmt: skip
+
+
 async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="ampm-bench-") as home:
         async with throwaway_infrastructure(Path(home)) as infrastructure:
-            await measure(args, infrastructure.maintenance_url, infrastructure.bootstrap_servers)
+            await measure(
+                args, infrastructure.maintenance_url, infrastructure.bootstrap_servers, Path(home)
+            )
 
 
-async def measure(args: argparse.Namespace, maintenance_url: str, bootstrap: str) -> None:
-    """Both measurements on a fresh database of the server and the given broker."""
+async def plans(url: str, tenant_id: str, args: argparse.Namespace) -> None:
+    """A success plan for every account."""
+    engine = create_engine(url)
+    try:
+        sessions = create_session_factory(engine)
+        settings = CorrelationSettings(database_url=url, log_json=False)
+        for i in range(args.accounts):
+            await put_plan(sessions, tenant_id, f"acct-{i}", plan_body(), settings)
+    finally:
+        await engine.dispose()
+
+
+async def measure(
+    args: argparse.Namespace, maintenance_url: str, bootstrap: str, home: Path
+) -> None:
+    """Both measurements, each on a fresh database of the server, with the given broker."""
     url = await create_database(maintenance_url, prefix="ampm_bench")
     tenant = (await create_tenant_keys(url, "bench")).tenant
+    await plans(url, tenant.id, args)
+    await throughput(args, url, bootstrap, tenant.id, home)
+    if args.skip_history:
+        return
+    url = await create_database(maintenance_url, prefix="ampm_bench")
+    tenant = (await create_tenant_keys(url, "bench")).tenant
+    await plans(url, tenant.id, args)
     engine = create_engine(url)
     sessions = create_session_factory(engine)
     try:
@@ -271,43 +431,9 @@ async def measure(args: argparse.Namespace, maintenance_url: str, bootstrap: str
             consumer_group=f"bench-{uuid.uuid4().hex[:6]}",
             log_json=False,
         )
-        for i in range(args.accounts):
-            await put_plan(sessions, tenant.id, f"acct-{i}", plan_body(), settings)
-
-        # 1. throughput through Kafka, service vs raw consumer, same records.
-        topics = await bootstrap_topics(settings)
-        # Live traffic happened in the last hour; --backfill spreads it over 26 weeks, so
-        # nearly every batch changes ended periods and re-evaluates every account it touches.
-        spread = timedelta(weeks=26) if args.backfill else timedelta(hours=1)
-        await publish(
-            bootstrap,
-            topics.events,
-            generate(tenant.id, args.accounts, args.events, seed=1, spread=spread),
-        )
-        # As the service's process does once started (``serve``); both consumers run after it.
-        freeze_startup_heap()
-        raw_seconds = await raw_consume(
-            bootstrap, topics.events, args.events, settings.max_poll_records
-        )
-        service_seconds = await service_consume(settings, sessions, args.events)
-        raw_rate = args.events / raw_seconds
-        service_rate = args.events / service_seconds
-        print(
-            f"throughput: {args.events} {'backfill' if args.backfill else 'live'} events, "
-            f"{args.accounts} accounts with plans, {args.partitions} partitions"
-        )
-        print(f"  raw aiokafka consume : {raw_rate:10.0f} events/s")
-        print(f"  correlation consumer : {service_rate:10.0f} events/s (into PostgreSQL)")
-        print(f"  ratio service/raw    : {service_rate / raw_rate:10.2f} (target >= 0.3)")
-
         # 2. per-event cost against history size (handler only, same batches).
         small, large = args.history_small, args.history_large
-        present = args.events
-        await load_history(
-            sessions,
-            settings,
-            generate(tenant.id, args.accounts, max(0, small - present), seed=2),
-        )
+        await load_history(sessions, settings, generate(tenant.id, args.accounts, small, seed=2))
         small_costs = await probes(sessions, settings, tenant.id, args, seed=3)
         await load_history(
             sessions, settings, generate(tenant.id, args.accounts, large - small, seed=4)
@@ -334,15 +460,14 @@ async def measure(args: argparse.Namespace, maintenance_url: str, bootstrap: str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--accounts", type=int, default=20)
-    parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--partitions", type=int, default=6, help="two processes get half each")
     parser.add_argument("--probe", type=int, default=5_000)
     parser.add_argument("--history-small", type=int, default=10_000)
     parser.add_argument("--history-large", type=int, default=200_000)
-    parser.add_argument(
-        "--backfill", action="store_true", help="throughput events spread over 26 weeks"
-    )
+    parser.add_argument("--seconds", type=float, default=3.0, help="ingest measurement")
+    parser.add_argument("--skip-history", action="store_true", help="throughput only")
     # The services run on uvloop (uvicorn picks it when installed), so both consumers do here.
     uvloop.run(run(parser.parse_args()))
 

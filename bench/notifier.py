@@ -161,14 +161,15 @@ async def run(signals: int, endpoints: int) -> None:
         await producer.flush()
         await receiver.wait_for(signals * endpoints, within_seconds=300)
         arrivals = await receiver.arrivals()
-        elapsed = arrivals[-1][0] - started
+        elapsed = arrivals[-1].monotonic - started
         cpu = cpu_seconds(notifier.pid) - cpu_before
         latencies = [
-            (at - published[orjson.loads(body)["data"]["id"]]) * 1000 for at, body in arrivals
+            (arrival.monotonic - published[orjson.loads(arrival.body)["data"]["id"]]) * 1000
+            for arrival in arrivals
         ]
         notifier_rate = len(arrivals) / elapsed
 
-        bodies = [body for _, body in arrivals]
+        bodies = [arrival.body for arrival in arrivals]
         await receiver.reset()
         httpx_rate = await httpx_baseline(receiver.url, bodies, endpoints)
         await receiver.reset()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,15 @@ import orjson
 from shared.local.processes import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A webhook as it arrived: ``time.monotonic()`` and ``time.time()`` then, and its body."""
+
+    monotonic: float
+    unix: float
+    body: bytes
 
 
 class Receiver:
@@ -48,10 +58,10 @@ class Receiver:
             while await self.count() < expected:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
 
-    async def arrivals(self) -> list[tuple[float, bytes]]:
-        """``(time.monotonic() at arrival, body)`` of every webhook, in arrival order."""
+    async def arrivals(self) -> list[Arrival]:
+        """Every webhook, in arrival order."""
         answer = await self._http.get("/_arrivals")
-        return [(at, body.encode()) for at, body in orjson.loads(answer.content)]
+        return [Arrival(at, wall, body.encode()) for at, wall, body in orjson.loads(answer.content)]
 
     async def reset(self) -> None:
         (await self._http.post("/_reset")).raise_for_status()

@@ -3,8 +3,9 @@
     python -m bench.sink            # port from AMPM_SINK_PORT
 
 ``POST`` to any path is a webhook: its arrival (``time.monotonic()``, the same clock in every
-process of the machine) and body are kept. ``GET /_count`` says how many arrived, ``GET
-/_arrivals`` returns them as ``[[monotonic_seconds, body], ...]``, ``POST /_reset`` forgets
+process of the machine, and ``time.time()`` to compare with timestamps the services store) and
+body are kept. ``GET /_count`` says how many arrived, ``GET /_arrivals`` returns them as
+``[[monotonic_seconds, unix_seconds, body], ...]``, ``POST /_reset`` forgets
 them, ``GET /_ready`` answers once serving. A plain ASGI app: the receiver should cost the
 machine as little as a receiver can, and never share a process with the client it measures.
 """
@@ -27,7 +28,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 class Sink:
     def __init__(self) -> None:
-        self.arrivals: list[tuple[float, str]] = []
+        self.arrivals: list[tuple[float, float, str]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,7 +45,7 @@ class Sink:
             await _answer(send, 204, b"")
         elif method == "POST":
             body = await _body(receive)
-            self.arrivals.append((time.monotonic(), body.decode()))
+            self.arrivals.append((time.monotonic(), time.time(), body.decode()))
             await _answer(send, 204, b"")
         else:
             await _answer(send, 405, b"")
