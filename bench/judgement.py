@@ -101,7 +101,12 @@ def cases(seed: int, accounts: int, now: datetime) -> list[Case]:
 
 
 PEOPLE = (
-    Stakeholder("owner", StakeholderRole.ADOPTION_OWNER, StakeholderStatus.ACTIVE, datetime.min),
+    Stakeholder(
+        "owner",
+        StakeholderRole.ADOPTION_OWNER,
+        StakeholderStatus.ACTIVE,
+        datetime.min.replace(tzinfo=UTC),
+    ),
 )
 
 
