@@ -8,7 +8,6 @@ is what the event consumers ask before applying a batch.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import structlog
@@ -18,16 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import utc_now
+from shared.consuming import BatchHandler, DeadLetter, Subscription, run_consumer
 from shared.erasure import ErasureRequest, Suppression
-from shared.kafka import (
-    BACKOFF_MAX_SECONDS,
-    TRANSIENT_ERRORS,
-    BatchHandler,
-    ConsumeLoop,
-    DeadLetter,
-    create_consumer,
-)
-from shared.service import bootstrap_topics, open_producer
+from shared.kafka import HealingProducer
 from shared.settings import ServiceSettings
 from shared.tables import ErasedSubjectRow, ErasureProgressRow
 
@@ -82,32 +74,16 @@ async def run_erasures(
     sessions: async_sessionmaker[AsyncSession],
     service: str,
     apply: ApplyErasure,
+    *,
+    producer: HealingProducer,
 ) -> None:
     """Consume ``ampm.erasures`` until cancelled; waits for Kafka while it is unreachable."""
-    delay = 0.5
-    while True:
-        try:
-            topics = await bootstrap_topics(settings)
-            async with open_producer(settings, client_id=f"ampm-{service}-erasures") as producer:
-                consumer = create_consumer(
-                    settings,
-                    topics.erasures,
-                    group_id=f"{settings.topic_namespace}ampm-{service}-erasures",
-                    client_id=f"ampm-{service}-erasures",
-                )
-                await consumer.start()
-                try:
-                    delay = 0.5
-                    await ConsumeLoop(
-                        consumer,
-                        erasure_handler(sessions, service, apply),
-                        producer=producer,
-                        dead_letter_topic=topics.events_dlq,
-                        name=f"{service}-erasures",
-                    ).run()
-                finally:
-                    await consumer.stop()
-        except TRANSIENT_ERRORS as exc:
-            log.warning("erasures_waiting_for_kafka", service=service, error=repr(exc)[:300])
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+    subscription = Subscription(
+        name=f"{service}-erasures",
+        group=f"ampm-{service}-erasures",
+        topics=lambda topics: (topics.erasures,),
+        dead_letters=lambda topics: topics.events_dlq,
+    )
+    await run_consumer(
+        settings, subscription, erasure_handler(sessions, service, apply), producer=producer
+    )

@@ -1,15 +1,6 @@
-"""Kafka plumbing: producer and consumer factories, topic bootstrap, and the consume loop.
+"""Kafka plumbing: producer and consumer factories, the healing producer, topic bootstrap.
 
-The consume loop owns the error policy for every consumer, in one place:
-
-- the partitions of a poll are handled concurrently, each strictly in order: one account's
-  events share a partition, so their order holds, while one partition's database round trips
-  overlap with another's decoding;
-- the handler commits its database transaction, then the loop commits ``offset + 1``;
-- a dependency that is down (database, broker) -> retry the same records with backoff,
-  never commit past them;
-- a poison message (the handler says so, or it keeps failing) -> the dead-letter topic with the
-  reason in headers, then commit past it.
+What a consumer does with its records, and with failures, is ``shared.consuming``.
 """
 
 from __future__ import annotations
@@ -17,18 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
-    CommitFailedError,
-    IllegalStateError,
     InvalidProducerEpoch,
     InvalidProducerIdMapping,
+    KafkaConnectionError,
     KafkaError,
     OutOfOrderSequenceNumber,
     ProducerClosed,
@@ -36,7 +25,7 @@ from aiokafka.errors import (
     TopicAlreadyExistsError,
     UnknownProducerId,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from shared.settings import ServiceSettings
 
@@ -50,7 +39,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
-MAX_ATTEMPTS_BEFORE_DEAD_LETTER = 3
 BACKOFF_INITIAL_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 5.0
 
@@ -109,15 +97,28 @@ class HealingProducer:
         self.replacements = 0
 
     @property
+    def connected(self) -> bool:
+        """Whether a producer was started (the broker answered once)."""
+        return self._producer is not None
+
+    @property
     def current(self) -> AIOKafkaProducer:
+        """The producer to send through; raises ``KafkaConnectionError`` before it connects,
+        which callers treat as the broker being down."""
         if self._producer is None:
-            raise RuntimeError("the producer is not started")
+            raise KafkaConnectionError("not connected to Kafka yet")
         return self._producer
 
     async def start(self) -> None:
+        """Start a producer; raises, keeping none, while the broker is unreachable."""
         producer = self._factory()
-        await producer.start()
+        try:
+            await producer.start()
+        except BaseException:
+            await stop_producer(producer)
+            raise
         self._producer = producer
+        self._failing_since = None
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -144,6 +145,8 @@ class HealingProducer:
         now = self._clock()
         if self._failing_since is None:
             self._failing_since = now
+        if self._producer is None:
+            return  # not connected yet: the service's connector starts the first one
         fatal = isinstance(error, FATAL_PRODUCER_ERRORS) or isinstance(
             error.__cause__, FATAL_PRODUCER_ERRORS
         )
@@ -254,166 +257,3 @@ async def check_kafka(bootstrap_servers: str) -> None:
         await admin.describe_cluster()
     finally:
         await admin.close()
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """A record the handler will not process, and why."""
-
-    record: ConsumerRecord[bytes, bytes]
-    reason: str
-
-
-BatchHandler = Callable[[Sequence[ConsumerRecord[bytes, bytes]]], Awaitable[Sequence[DeadLetter]]]
-
-
-def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
-    """Original headers plus where the record came from and why it was rejected."""
-    record = letter.record
-    return [
-        *list(record.headers or ()),
-        ("ampm-dlq-reason", letter.reason.encode()[:1000]),
-        ("ampm-dlq-topic", record.topic.encode()),
-        ("ampm-dlq-partition", str(record.partition).encode()),
-        ("ampm-dlq-offset", str(record.offset).encode()),
-    ]
-
-
-async def publish_dead_letters(
-    producer: AIOKafkaProducer | HealingProducer, topic: str, letters: Sequence[DeadLetter]
-) -> None:
-    """Send rejected records to the dead-letter topic and wait for every acknowledgement."""
-    futures = [
-        await producer.send(
-            topic,
-            value=letter.record.value,
-            key=letter.record.key,
-            headers=dead_letter_headers(letter),
-        )
-        for letter in letters
-    ]
-    await asyncio.gather(*futures)
-
-
-class ConsumeLoop:
-    """Run a batch handler over a consumer with the shared commit and error policy."""
-
-    def __init__(
-        self,
-        consumer: AIOKafkaConsumer,
-        handler: BatchHandler,
-        *,
-        producer: AIOKafkaProducer | HealingProducer,
-        dead_letter_topic: str,
-        name: str,
-        poll_timeout_ms: int = 500,
-    ) -> None:
-        self._consumer = consumer
-        self._handler = handler
-        self._producer = producer
-        self._dlq = dead_letter_topic
-        self._name = name
-        self._poll_timeout_ms = poll_timeout_ms
-
-    async def run(self) -> None:
-        """Poll, handle and commit until cancelled."""
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=self._poll_timeout_ms)
-            handled = {partition: records for partition, records in batches.items() if records}
-            if not handled:
-                continue
-            # The next poll waits for every batch of this one: the fetcher fetches a broker's
-            # partitions only once all of them were consumed, so a partition left unconsumed
-            # would hold back the others' fresh records.
-            async with asyncio.TaskGroup() as batch_tasks:
-                for partition, records in handled.items():
-                    batch_tasks.create_task(
-                        self._process(records), name=f"{self._name}-{partition.partition}"
-                    )
-            await self._commit({p: records[-1].offset + 1 for p, records in handled.items()})
-
-    async def _process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        letters = await self._with_retries(records)
-        if letters:
-            await self._retry_transient(
-                lambda: publish_dead_letters(self._producer, self._dlq, letters)
-            )
-            for letter in letters:
-                log.warning(
-                    "message_dead_lettered",
-                    consumer=self._name,
-                    topic=letter.record.topic,
-                    partition=letter.record.partition,
-                    offset=letter.record.offset,
-                    reason=letter.reason,
-                )
-
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        """Commit every partition of a poll in one request, once all of them are handled."""
-        try:
-            await self._retry_transient(lambda: self._consumer.commit(offsets))
-        except (CommitFailedError, IllegalStateError) as exc:
-            # The partition moved to another member, which re-reads from the last commit;
-            # processing is idempotent, so nothing is counted twice.
-            log.warning("commit_skipped_after_rebalance", consumer=self._name, error=repr(exc))
-
-    async def _with_retries(
-        self, records: Sequence[ConsumerRecord[bytes, bytes]]
-    ) -> list[DeadLetter]:
-        """Handle a batch; on an unexpected error, isolate the culprit record by record."""
-        try:
-            return list(await self._retry_transient(lambda: self._handler(records)))
-        except Exception:
-            if len(records) == 1:
-                return await self._single_with_limit(records[0])
-        letters: list[DeadLetter] = []
-        for record in records:
-            letters.extend(await self._single_with_limit(record))
-        return letters
-
-    async def _single_with_limit(self, record: ConsumerRecord[bytes, bytes]) -> list[DeadLetter]:
-        last_error: Exception | None = None
-        for attempt in range(MAX_ATTEMPTS_BEFORE_DEAD_LETTER):
-            try:
-                return list(await self._retry_transient(lambda: self._handler([record])))
-            except Exception as exc:  # unexpected: retried a few times, then dead-lettered
-                last_error = exc
-                log.warning(
-                    "message_handler_failed",
-                    consumer=self._name,
-                    offset=record.offset,
-                    attempt=attempt + 1,
-                    error=repr(exc)[:300],
-                )
-                await asyncio.sleep(BACKOFF_INITIAL_SECONDS * (attempt + 1))
-        return [DeadLetter(record, f"handler failed: {last_error!r}"[:1000])]
-
-    async def _retry_transient(self, operation: Callable[[], Awaitable[Any]]) -> Any:
-        """Retry while a dependency is down; other errors propagate."""
-        delay = BACKOFF_INITIAL_SECONDS
-        outage_logged = False
-        while True:
-            try:
-                result = await operation()
-            except (CommitFailedError, IllegalStateError):
-                raise
-            except TRANSIENT_ERRORS as exc:
-                if not outage_logged:
-                    log.warning(
-                        "dependency_unavailable", consumer=self._name, error=repr(exc)[:300]
-                    )
-                    outage_logged = True
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
-                    raise
-                if not outage_logged:
-                    log.warning(
-                        "dependency_unavailable", consumer=self._name, error=repr(exc)[:300]
-                    )
-                    outage_logged = True
-            else:
-                if outage_logged:
-                    log.info("dependency_recovered", consumer=self._name)
-                return result
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX_SECONDS)

@@ -25,6 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.db import check_database, create_engine, create_session_factory
 from shared.http import RejectNulCharacters, install_error_handlers
 from shared.kafka import (
+    BACKOFF_INITIAL_SECONDS,
+    BACKOFF_MAX_SECONDS,
+    TRANSIENT_ERRORS,
     HealingProducer,
     check_kafka,
     create_producer,
@@ -38,6 +41,8 @@ from shared.settings import ServiceSettings
 from shared.topics import Topics
 
 log = structlog.get_logger(__name__)
+
+FIRST_CONNECT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +78,44 @@ async def open_producer(
 async def open_healing_producer(
     settings: ServiceSettings, *, client_id: str
 ) -> AsyncIterator[HealingProducer]:
-    """A started ``HealingProducer`` of ``acks=all`` producers, stopped on exit."""
+    """A ``HealingProducer`` of ``acks=all`` producers, stopped on exit.
+
+    Connected (topics created, producer started) before the block when Kafka answers within
+    ``FIRST_CONNECT_SECONDS``; otherwise it connects in the background while the service
+    serves, publishing fails as it does during an outage, and ``/readyz`` says so.
+    """
     producer = HealingProducer(
         lambda: create_producer(settings, client_id=client_id),
         stuck_after_seconds=settings.producer_stuck_after_seconds,
     )
-    await producer.start()
     try:
-        yield producer
+        async with asyncio.timeout(FIRST_CONNECT_SECONDS):
+            await _connect(settings, producer)
+    except TRANSIENT_ERRORS as exc:
+        log.warning("producer_waiting_for_kafka", client_id=client_id, error=repr(exc)[:300])
+    try:
+        async with background(f"{client_id}-connect", lambda: connect(settings, producer)):
+            yield producer
     finally:
         await producer.stop()
+
+
+async def connect(settings: ServiceSettings, producer: HealingProducer) -> None:
+    """Create the topics and start ``producer``, retrying with backoff while Kafka is away."""
+    delay = BACKOFF_INITIAL_SECONDS
+    while not producer.connected:
+        try:
+            await _connect(settings, producer)
+        except TRANSIENT_ERRORS:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+        else:
+            log.info("producer_connected")
+
+
+async def _connect(settings: ServiceSettings, producer: HealingProducer) -> None:
+    await bootstrap_topics(settings)
+    await producer.start()
 
 
 @asynccontextmanager
@@ -136,6 +169,8 @@ def publishing_check(producer: Callable[[], HealingProducer]) -> ReadinessCheck:
     orchestrator sees it cannot publish even when the broker answers metadata requests."""
 
     async def publishing() -> None:
+        if not producer().connected:
+            raise ConnectionError("not connected to Kafka yet")
         failing = producer().failing_for()
         if failing > 0:
             raise ConnectionError(f"no publish acknowledged for {failing:.0f}s")

@@ -26,7 +26,13 @@ from services.console.settings import ConsoleSettings
 from shared.erasure_runner import run_erasures
 from shared.errors import ApiError
 from shared.ops import ReadinessCheck
-from shared.service import background, build_app, open_database, standard_checks
+from shared.service import (
+    background,
+    build_app,
+    open_database,
+    open_healing_producer,
+    standard_checks,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -71,10 +77,16 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             app.state.console = Console(
                 settings, database.sessions, Gateway(http, urls), Sealer(secret)
             )
+            # Only the erasures consumer publishes: its dead letters.
+            producer = await stack.enter_async_context(
+                open_healing_producer(settings, client_id="ampm-console")
+            )
             await stack.enter_async_context(
                 background(
                     "console-erasures",
-                    lambda: run_erasures(settings, database.sessions, "console", apply_erasure),
+                    lambda: run_erasures(
+                        settings, database.sessions, "console", apply_erasure, producer=producer
+                    ),
                 )
             )
             yield

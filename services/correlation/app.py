@@ -10,16 +10,23 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.correlation.api import router
-from services.correlation.consumer import run_pipeline
+from services.correlation.consumer import batch_handler, subscription
 from services.correlation.handlers import apply_erasure
 from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
 from services.correlation.sweeper import run_sweeper
 from services.correlation.tables import ProcessedEventRow
 from shared.auth import TenantResolver
+from shared.consuming import run_consumer
 from shared.erasure_runner import run_erasures
 from shared.idempotency import keep_processed_events
-from shared.service import background, build_app, open_database, standard_checks
+from shared.service import (
+    background,
+    build_app,
+    open_database,
+    open_healing_producer,
+    standard_checks,
+)
 from shared.topics import Topics
 
 
@@ -42,10 +49,19 @@ def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
                 poll_seconds=settings.outbox_poll_seconds,
             )
             app.state.relay = relay
+            producer = await stack.enter_async_context(
+                open_healing_producer(settings, client_id="ampm-correlation")
+            )
+            await stack.enter_async_context(
+                background("correlation-relay", lambda: relay.run(producer))
+            )
+            events = batch_handler(database.sessions, settings, on_evaluated=relay.wake)
             await stack.enter_async_context(
                 background(
-                    "correlation-pipeline",
-                    lambda: run_pipeline(settings, database.sessions, relay),
+                    "correlation-events",
+                    lambda: run_consumer(
+                        settings, subscription(settings), events, producer=producer
+                    ),
                 )
             )
             await stack.enter_async_context(
@@ -56,7 +72,13 @@ def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
             await stack.enter_async_context(
                 background(
                     "correlation-erasures",
-                    lambda: run_erasures(settings, database.sessions, "correlation", apply_erasure),
+                    lambda: run_erasures(
+                        settings,
+                        database.sessions,
+                        "correlation",
+                        apply_erasure,
+                        producer=producer,
+                    ),
                 )
             )
             await stack.enter_async_context(

@@ -54,10 +54,10 @@ from services.correlation.reevaluation import (
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import AccountRow, HealthSnapshotRow, PersonRow, SignalRow
 from shared.clock import utc_now
+from shared.consuming import DeadLetter
 from shared.erasure import ErasureRequest, ErasureScope
 from shared.events import Envelope, MalformedEnvelope
 from shared.http import field_path
-from shared.kafka import DeadLetter
 from shared.signals import SignalState, SignalType
 
 Sessions = async_sessionmaker[AsyncSession]

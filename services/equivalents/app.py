@@ -14,17 +14,24 @@ from services.equivalents import handlers
 from services.equivalents.api import router
 from services.equivalents.catalog import load_shipped_catalog
 from services.equivalents.catalog_notices import follow_catalog_changes
-from services.equivalents.consumer import consume_events
+from services.equivalents.consumer import batch_handler, subscription
 from services.equivalents.digester import run_digester
 from services.equivalents.errors import EquivalentsError
 from services.equivalents.handlers import Context
 from services.equivalents.settings import EquivalentsSettings
 from services.equivalents.tables import ProcessedEventRow
 from shared.auth import TenantResolver
+from shared.consuming import run_consumer
 from shared.erasure_runner import run_erasures
 from shared.errors import Unprocessable
 from shared.idempotency import keep_processed_events
-from shared.service import background, build_app, open_database, standard_checks
+from shared.service import (
+    background,
+    build_app,
+    open_database,
+    open_healing_producer,
+    standard_checks,
+)
 
 
 def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
@@ -48,9 +55,16 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
                     lambda: follow_catalog_changes(database.engine, context.catalogs),
                 )
             )
+            producer = await stack.enter_async_context(
+                open_healing_producer(settings, client_id="ampm-equivalents")
+            )
+            events = batch_handler(database.sessions)
             await stack.enter_async_context(
                 background(
-                    "equivalents-events", lambda: consume_events(settings, database.sessions)
+                    "equivalents-events",
+                    lambda: run_consumer(
+                        settings, subscription(settings), events, producer=producer
+                    ),
                 )
             )
             await stack.enter_async_context(
@@ -60,7 +74,11 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
                 background(
                     "equivalents-erasures",
                     lambda: run_erasures(
-                        settings, database.sessions, "equivalents", handlers.apply_erasure
+                        settings,
+                        database.sessions,
+                        "equivalents",
+                        handlers.apply_erasure,
+                        producer=producer,
                     ),
                 )
             )

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 from services.ingest import api
-from services.ingest.consumer import raw_consume_loop
+from services.ingest.consumer import batch_handler, subscription
 from services.ingest.cors import SEGMENT_PATHS, WriteKeyCors
 from services.ingest.errors import IngestError, api_error
 from services.ingest.handlers import Ingestor, apply_erasure
@@ -21,18 +21,19 @@ from services.ingest.segment import SegmentLimits
 from services.ingest.settings import IngestSettings
 from shared import tenant_api
 from shared.auth import TenantResolver
+from shared.consuming import run_consumer
 from shared.erasure_runner import run_erasures
 from shared.errors import ApiError
 from shared.openapi import ERROR_SCHEMA, install_openapi
 from shared.service import (
     background,
-    bootstrap_topics,
     build_app,
     open_database,
     open_healing_producer,
     publishing_check,
     standard_checks,
 )
+from shared.topics import Topics
 
 
 def _error_response(request: Request, error: ApiError) -> JSONResponse:
@@ -56,7 +57,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             app.state.tenant_resolver = TenantResolver(
                 database.sessions, ttl_seconds=settings.key_cache_seconds
             )
-            app.state.topics = await bootstrap_topics(settings)
+            app.state.topics = Topics(settings.topic_namespace)
             producer = await stack.enter_async_context(
                 open_healing_producer(settings, client_id="ampm-ingest")
             )
@@ -86,12 +87,21 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             await stack.enter_async_context(
                 background(
                     "ingest-erasures",
-                    lambda: run_erasures(settings, database.sessions, "ingest", apply_erasure),
+                    lambda: run_erasures(
+                        settings, database.sessions, "ingest", apply_erasure, producer=producer
+                    ),
                 )
             )
             if settings.raw_consumer_enabled:
-                loop = await stack.enter_async_context(raw_consume_loop(settings, ingestor))
-                await stack.enter_async_context(background("ingest-raw-consumer", loop.run))
+                raw = batch_handler(ingestor)
+                await stack.enter_async_context(
+                    background(
+                        "ingest-raw-consumer",
+                        lambda: run_consumer(
+                            settings, subscription(settings), raw, producer=producer
+                        ),
+                    )
+                )
             yield
 
     app = build_app(

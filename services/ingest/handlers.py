@@ -37,11 +37,12 @@ from services.ingest.segment import (
 )
 from shared.auth import TenantResolver
 from shared.clock import utc_now
+from shared.consuming import DeadLetter
 from shared.erasure import SERVICES as ERASURE_SERVICES
 from shared.erasure import ErasureRequest, ErasureScope, status_of, subject_hash
 from shared.errors import NotFound, ServiceUnavailable, TooManyRequests
 from shared.events import Envelope, EventSource
-from shared.kafka import DeadLetter, HealingProducer
+from shared.kafka import HealingProducer
 from shared.tables import ErasedSubjectRow, ErasureProgressRow, ErasureRow
 from shared.tenancy import KeyKind
 from shared.tenant_store import erase_tenant

@@ -98,7 +98,7 @@ async def publish_all(
     if not records:
         return
     try:
-        await _publish(healing.current, records, timeout_seconds)
+        await _publish(healing, records, timeout_seconds)
     except PublishFailed as exc:
         await healing.failed(exc)
         raise
@@ -106,12 +106,13 @@ async def publish_all(
 
 
 async def _publish(
-    producer: AIOKafkaProducer, records: Sequence[OutgoingRecord], timeout_seconds: float
+    healing: HealingProducer, records: Sequence[OutgoingRecord], timeout_seconds: float
 ) -> None:
     deadline = time.monotonic() + timeout_seconds
     futures: list[asyncio.Future[object]] = []
-    partitions = _Partitions(producer)
     try:
+        producer = healing.current  # raises while the service has not reached Kafka yet
+        partitions = _Partitions(producer)
         # ``send`` can block (metadata, a full buffer) while the broker is away: bound it too.
         async with asyncio.timeout(timeout_seconds):
             for record in records:

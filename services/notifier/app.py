@@ -9,24 +9,22 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.notifier.api import router
-from services.notifier.consumer import batch_handler
+from services.notifier.consumer import batch_handler, subscription
 from services.notifier.delivery import run_worker
 from services.notifier.handlers import Notifier, apply_erasure
 from services.notifier.settings import NotifierSettings
 from shared.auth import TenantResolver
+from shared.consuming import run_consumer
 from shared.erasure_runner import run_erasures
-from shared.kafka import ConsumeLoop, create_consumer
 from shared.service import (
     background,
-    bootstrap_topics,
     build_app,
     open_database,
     open_healing_producer,
     publishing_check,
     standard_checks,
 )
-
-CONSUMER_GROUP = "ampm-notifier"
+from shared.topics import Topics
 
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
@@ -42,7 +40,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             app.state.tenant_resolver = TenantResolver(
                 database.sessions, ttl_seconds=settings.key_cache_seconds
             )
-            topics = await bootstrap_topics(settings)
+            topics = Topics(settings.topic_namespace)
             producer = await stack.enter_async_context(
                 open_healing_producer(settings, client_id="ampm-notifier")
             )
@@ -55,30 +53,24 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 allowlist=settings.allowlist(),
             )
             app.state.notifier = notifier
-            consumer = create_consumer(
-                settings,
-                topics.signals,
-                topics.digests,
-                group_id=f"{settings.topic_namespace}{CONSUMER_GROUP}",
-                client_id="ampm-notifier",
+            received = batch_handler(notifier, topics.digests)
+            await stack.enter_async_context(
+                background(
+                    "notifier-signals",
+                    lambda: run_consumer(
+                        settings, subscription(settings), received, producer=producer
+                    ),
+                )
             )
-            await consumer.start()
-            stack.push_async_callback(consumer.stop)
-            loop = ConsumeLoop(
-                consumer,
-                batch_handler(notifier, topics.digests),
-                producer=producer,
-                dead_letter_topic=topics.notifications_dlq,
-                name="notifier-signals",
-            )
-            await stack.enter_async_context(background("notifier-signals", loop.run))
             await stack.enter_async_context(
                 background("notifier-delivery", lambda: run_worker(notifier))
             )
             await stack.enter_async_context(
                 background(
                     "notifier-erasures",
-                    lambda: run_erasures(settings, database.sessions, "notifier", apply_erasure),
+                    lambda: run_erasures(
+                        settings, database.sessions, "notifier", apply_erasure, producer=producer
+                    ),
                 )
             )
             yield

@@ -8,14 +8,25 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
 from services.notifier.handlers import Notifier, handle_signal_changes, handle_value_digests
+from services.notifier.settings import NotifierSettings
+from shared.consuming import BatchHandler, DeadLetter, Subscription
 from shared.digests import ValueDigest
-from shared.kafka import BatchHandler, DeadLetter
 from shared.signals import SignalChange
 
 
+def subscription(settings: NotifierSettings) -> Subscription:
+    """The notifier consumer group on the signals and digests topics."""
+    return Subscription(
+        name="notifier-signals",
+        group=settings.consumer_group,
+        topics=lambda topics: (topics.signals, topics.digests),
+        dead_letters=lambda topics: topics.notifications_dlq,
+    )
+
+
 def batch_handler(notifier: Notifier, digests_topic: str) -> BatchHandler:
-    """The ConsumeLoop handler: records of ``digests_topic`` are value digests, the others
-    signal changes; undecodable records are dead-lettered, the rest handled."""
+    """Records of ``digests_topic`` are value digests, the others signal changes; undecodable
+    records are dead-lettered, the rest handled."""
 
     async def handle(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[DeadLetter]:
         letters: list[DeadLetter] = []

@@ -21,6 +21,12 @@ def _alias(name: str) -> AliasChoices:
 
 class NotifierSettings(ServiceSettings):
     port: int = Field(default=8004, validation_alias="AMPM_NOTIFIER_PORT")
+    consumer_group: str = Field(
+        default="ampm-notifier",
+        validation_alias=_alias("consumer_group"),
+        description="Kafka consumer group of the signals and digests consumer (after the "
+        "topic namespace).",
+    )
     allowed_cidrs: str = Field(
         default="",
         validation_alias=_alias("allowed_cidrs"),

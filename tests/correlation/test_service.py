@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.correlation import store
 from services.correlation.app import create_app
-from services.correlation.consumer import events_consumer
+from services.correlation.consumer import subscription
 from services.correlation.evaluation import USAGE_METRIC
 from services.correlation.handlers import process_records
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import AccountRow, OutboxRow
+from shared.consuming import subscribed_consumer
 from shared.events import Envelope, EventKind
 from shared.service import bootstrap_topics
 from shared.signals import SignalChange, SignalChangeType, SignalType
@@ -105,7 +106,7 @@ async def test_redelivered_batch_after_a_crash_before_the_offset_commit_counts_o
     await publish(kafka_bootstrap, topics.events, [before_link[0]])  # a duplicate id
 
     # The "crashed" instance: processes every record, commits the database, never the offsets.
-    consumer = events_consumer(settings, topics)
+    consumer = subscribed_consumer(settings, subscription(settings), topics)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:

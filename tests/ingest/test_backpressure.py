@@ -15,6 +15,7 @@ from shared.tenant_store import CreatedTenant
 from shared.topics import Topics
 from tests.ingest.conftest import ServeIngest
 from tests.ingest.records import topic_size
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +96,30 @@ async def test_a_tenant_past_its_rate_limit_gets_429_while_others_pass(
         other = await client.post("/v1/events", json=EVENT, headers=bearer(other_tenant))
         assert other.is_success
     assert await topic_size(kafka_bootstrap, topics.events) == 4
+
+
+async def test_ingest_started_while_kafka_is_down_serves_503_then_publishes_once_it_is_up(
+    serve_ingest: ServeIngest, doomed_broker: LocalBroker, tenant: CreatedTenant
+) -> None:
+    await asyncio.to_thread(doomed_broker.stop)
+    settings = {"kafka_bootstrap_servers": doomed_broker.config.bootstrap_servers}
+    async with serve_ingest(**settings) as url, httpx.AsyncClient(base_url=url) as client:
+        refused = await client.post("/v1/events", json=EVENT, headers=bearer(tenant))
+        ready = await client.get("/readyz")
+        assert refused.status_code == 503
+        assert refused.json()["error"]["field"] == "kafka"
+        assert ready.status_code == 503
+        assert (
+            ready.json()["checks"]["publishing"]
+            == "error: ConnectionError: not connected to Kafka yet"
+        )
+
+        doomed_broker.start()
+        await doomed_broker.wait_ready()
+
+        async def accepted() -> bool:
+            response = await client.post("/v1/events", json=EVENT, headers=bearer(tenant))
+            return response.is_success
+
+        await eventually(accepted)
+        assert (await client.get("/readyz")).status_code == 200

@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import ConsumerRecord
 
+from shared.consuming import ConsumeLoop, DeadLetter
 from shared.events import Envelope, EventKind, EventSource, header_value
 from shared.kafka import (
-    ConsumeLoop,
-    DeadLetter,
     create_consumer,
     create_producer,
     ensure_topics,

@@ -53,6 +53,24 @@ async def test_ops_endpoints(service: str, base_settings: dict[str, Any]) -> Non
     )
 
 
+@pytest.mark.parametrize("service", ["ingest", "correlation", "equivalents", "notifier"])
+async def test_every_service_serves_while_kafka_is_unreachable_and_says_so(
+    service: str, base_settings: dict[str, Any]
+) -> None:
+    app = _apps({**base_settings, "kafka_bootstrap_servers": "127.0.0.1:1"})[service]
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+        missing = await client.get("/v1/no-such-route")
+    assert health.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"] == "ok"
+    assert ready.json()["checks"]["kafka"].startswith("error")
+    if service in ("ingest", "notifier"):
+        assert ready.json()["checks"]["publishing"].endswith("not connected to Kafka yet")
+    assert missing.status_code == 404
+
+
 async def test_readyz_reports_kafka_going_away(
     base_settings: dict[str, Any], tmp_path: Path
 ) -> None:
