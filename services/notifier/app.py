@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -13,9 +14,11 @@ from services.notifier.consumer import batch_handler, subscription
 from services.notifier.delivery import run_worker
 from services.notifier.handlers import Notifier, apply_erasure
 from services.notifier.settings import NotifierSettings
+from services.notifier.tables import ProcessedMessageRow
 from shared.auth import TenantResolver
 from shared.consuming import run_consumer
 from shared.erasure_runner import run_erasures
+from shared.idempotency import keep_processed_events
 from shared.service import (
     background,
     build_app,
@@ -64,6 +67,16 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             )
             await stack.enter_async_context(
                 background("notifier-delivery", lambda: run_worker(notifier))
+            )
+            await stack.enter_async_context(
+                background(
+                    "notifier-retention",
+                    lambda: keep_processed_events(
+                        database.sessions,
+                        ProcessedMessageRow,
+                        retention=timedelta(days=settings.processed_message_retention_days),
+                    ),
+                )
             )
             await stack.enter_async_context(
                 background(

@@ -43,6 +43,7 @@ from services.notifier.tables import (
     DeliveryRow,
     EndpointRow,
     MessageRow,
+    ProcessedMessageRow,
     RecommendationRow,
 )
 from services.notifier.value import ValueQuote, quote_value
@@ -52,6 +53,7 @@ from shared.erasure import ErasureRequest, ErasureScope, strings_in
 from shared.erasure_runner import suppression
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import partition_key
+from shared.idempotency import claim_events
 from shared.kafka import HealingProducer
 from shared.signals import SignalChange, SignalChangeType, SignalType
 
@@ -157,12 +159,14 @@ async def _unsuppressed(session: AsyncSession, items: Sequence[Handled]) -> list
 async def _first_time(session: AsyncSession, items: Sequence[Handled]) -> list[Handled]:
     """The items whose id was never handled (each once, in order), now recorded as handled in
     the caller's transaction, so a redelivery or a republish is skipped."""
-    seen = await store.processed_ids(session, [item.id for item in items])
+    claimed = await claim_events(
+        session, ProcessedMessageRow, [(item.tenant_id, item.id) for item in items]
+    )
     fresh: list[Handled] = []
     for item in items:
-        if item.id not in seen:
-            seen.add(item.id)
-            store.mark_processed(session, item.id, item.tenant_id)
+        key = (item.tenant_id, item.id)
+        if key in claimed:
+            claimed.discard(key)  # a second copy in the same batch is a redelivery too
             fresh.append(item)
     return fresh
 

@@ -59,6 +59,13 @@ class NotifierSettings(ServiceSettings):
         default=1.0, gt=0, validation_alias=_alias("worker_poll_seconds")
     )
     worker_batch_size: int = Field(default=100, ge=1, validation_alias=_alias("worker_batch_size"))
+    processed_message_retention_days: float = Field(
+        default=14,
+        gt=0,
+        validation_alias=_alias("processed_message_retention_days"),
+        description="How long signal change and digest ids are remembered to skip "
+        "redeliveries; keep it longer than the signals and digests topics keep messages.",
+    )
 
     def schedule(self) -> RetrySchedule:
         """The retry schedule the delivery worker follows."""

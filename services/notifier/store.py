@@ -25,7 +25,7 @@ from services.notifier.tables import (
     DeliveryRow,
     EndpointRow,
     MessageRow,
-    ProcessedChangeRow,
+    ProcessedMessageRow,
     RecommendationRow,
 )
 from shared.db import delete_tenant_rows
@@ -60,22 +60,6 @@ class ClaimedDelivery:
     endpoint_id: str
     url: str
     secrets: EndpointSecrets
-
-
-# --- the idempotent consumer -------------------------------------------------------------------
-
-
-async def processed_ids(session: AsyncSession, change_ids: Sequence[str]) -> set[str]:
-    """Which of these signal change ids were already handled."""
-    rows = await session.scalars(
-        select(ProcessedChangeRow.change_id).where(ProcessedChangeRow.change_id.in_(change_ids))
-    )
-    return set(rows)
-
-
-def mark_processed(session: AsyncSession, change_id: str, tenant_id: str) -> None:
-    """Record a handled change; its primary key refuses a concurrent duplicate at commit."""
-    session.add(ProcessedChangeRow(change_id=change_id, tenant_id=tenant_id))
 
 
 # --- account value ------------------------------------------------------------------------------
@@ -490,7 +474,7 @@ TENANT_TABLES = (
     EndpointRow,
     RecommendationRow,
     AccountValueRow,
-    ProcessedChangeRow,
+    ProcessedMessageRow,
 )
 
 

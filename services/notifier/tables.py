@@ -1,6 +1,6 @@
 """Tables of the notifier: recommendations, webhook endpoints and the delivery log.
 
-notifier_processed_changes  signal change and digest ids already handled (idempotent consumer)
+notifier_processed_messages signal change and digest ids already handled (idempotent consumer)
 notifier_account_values     the value digests of each account, quoted by recommendations
 notifier_recommendations    one per signal change that produced advice
 notifier_endpoints          a tenant's webhook endpoints, secrets and health
@@ -35,11 +35,19 @@ from shared.db import Base, UtcDateTime
 Serial = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class ProcessedChangeRow(Base):
-    __tablename__ = "notifier_processed_changes"
+class ProcessedMessageRow(Base):
+    """A signal change or digest id already handled: a redelivery is skipped
+    (``shared.idempotency``, forgotten after the retention like the other services' ids)."""
 
-    change_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(40))
+    __tablename__ = "notifier_processed_messages"
+    __table_args__ = (
+        Index(
+            "ix_notifier_processed_messages_processed_at", "processed_at", postgresql_using="brin"
+        ),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from shared.db import Base, create_engine
 from shared.migrate import downgrade, drift, upgrade
@@ -46,3 +46,29 @@ def test_drift_is_reported_for_an_unmigrated_database(postgres_server: PostgresS
     url = postgres_server.create_database()
     missing = {diff[1].name for diff in drift(url) if diff[0] == "add_table"}
     assert set(Base.metadata.tables) <= missing
+
+
+def test_the_notifier_keeps_the_ids_it_handled_when_their_table_is_rekeyed(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.create_database()
+    upgrade(url, "notifier_0002")
+
+    async def run(statement: str) -> list[tuple[str, str]]:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(text(statement))
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    asyncio.run(
+        run(
+            "INSERT INTO notifier_processed_changes (change_id, tenant_id) "
+            "VALUES ('chg-1', 'tn_a'), ('dig-2', 'tn_b')"
+        )
+    )
+    upgrade(url)
+    moved = asyncio.run(run("SELECT tenant_id, event_id FROM notifier_processed_messages"))
+    assert sorted(moved) == [("tn_a", "chg-1"), ("tn_b", "dig-2")]
