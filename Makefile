@@ -21,10 +21,10 @@ system-deps:
 	    openjdk-17-jre-headless maven curl chromium chromium-driver; }
 
 kafka-jars: $(VENV)/.installed system-deps
-	$(PY) -m shared.local.kafka fetch
+	$(PY) -m ampm.local.kafka fetch
 
 postgres: $(VENV)/.installed
-	$(PY) -m shared.local.postgres install
+	$(PY) -m ampm.local.postgres install
 
 dev: kafka-jars
 	$(VENV)/bin/ampm dev

@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared.local.kafka import KAFKA_VERSION  # noqa: E402
-from shared.local.postgres import server_bin_dir  # noqa: E402
+from ampm.local.kafka import KAFKA_VERSION  # noqa: E402
+from ampm.local.postgres import server_bin_dir  # noqa: E402
 
 BENCHMARKS: dict[str, list[str]] = {
     "ingest": ["bench/ingest.py"],
     "correlation": ["bench/correlation.py"],
-    "ampm": ["bench/ampm.py"],
+    "ampm": ["bench/ampm_view.py"],
     "equivalents": ["bench/equivalents.py"],
     "notifier": ["bench/notifier.py"],
     "soak": ["bench/soak.py", "--minutes", "1", "--rate", "200"],

@@ -1,6 +1,6 @@
 """Benchmark the correlation consumer: events/s into PostgreSQL, and cost against history size.
 
-Starts its own Kafka broker and PostgreSQL (``shared.local``), or uses ``AMPM_DATABASE_URL`` (a
+Starts its own Kafka broker and PostgreSQL (``ampm.local``), or uses ``AMPM_DATABASE_URL`` (a
 server URL; a fresh database is created on it) and ``AMPM_TEST_KAFKA_BOOTSTRAP``. Measures
 
 1. throughput against the pipeline: the ingest service's HTTP events/s (``python -m
@@ -46,13 +46,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from ingest import http_batches
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ampm.local.processes import ServiceProcess
+from ampm.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 from services.correlation.handlers import process_records, put_plan
 from services.correlation.settings import CorrelationSettings
 from shared.db import create_engine, create_session_factory
 from shared.events import Envelope, EventKind, EventSource
 from shared.kafka import ensure_topics
-from shared.local.processes import ServiceProcess
-from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 from shared.topics import Topics
 
 BATCH = 500

@@ -42,11 +42,11 @@ import httpx
 import orjson
 from load import closed_loop, wait_up
 
+from ampm.local.paths import free_port
+from ampm.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 from services.equivalents.catalog import load_shipped_catalog
 from services.equivalents.compiled import Converter
 from services.equivalents.conversions import ConversionRequest, convert_request
-from shared.local.paths import free_port
-from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = {"minutes_per_transaction": 3, "hourly_wage": 40}

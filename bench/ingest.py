@@ -33,12 +33,12 @@ import httpx
 import orjson
 from load import closed_loop, wait_up
 
+from ampm.local.paths import free_port
+from ampm.local.stack import create_tenant_keys, throwaway_kafka
+from ampm.migrate import upgrade
 from shared.clock import utc_now
 from shared.events import Envelope, EventKind, EventSource
 from shared.kafka import create_producer, ensure_topics
-from shared.local.paths import free_port
-from shared.local.stack import create_tenant_keys, throwaway_kafka
-from shared.migrate import upgrade
 from shared.settings import ServiceSettings
 from shared.topics import Topics
 

@@ -1,6 +1,6 @@
 """Benchmark the notifier: webhook deliveries per second and signal-to-webhook latency.
 
-Starts its own Kafka broker and PostgreSQL (``shared.local``), or uses ``AMPM_DATABASE_URL`` (a
+Starts its own Kafka broker and PostgreSQL (``ampm.local``), or uses ``AMPM_DATABASE_URL`` (a
 server URL; a fresh database is created on it) and ``AMPM_TEST_KAFKA_BOOTSTRAP``. Runs the
 notifier (``python -m services.notifier``) and a webhook receiver (``bench/sink.py``) as
 processes of their own, publishes ``--signals`` signal changes with ``--endpoints`` endpoints
@@ -42,9 +42,9 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from receiver import Receiver
 
+from ampm.local.processes import ServiceProcess
+from ampm.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 from services.notifier.delivery import MAX_CONCURRENT_SENDS
-from shared.local.processes import ServiceProcess
-from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 from shared.signals import SignalChange, SignalChangeType, SignalType
 from shared.topics import Topics
 

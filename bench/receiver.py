@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from shared.local.processes import ServiceProcess
+from ampm.local.processes import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -46,14 +46,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.correlation.buckets import last_complete_period  # noqa: E402
-from shared.kafka import group_backlog  # noqa: E402
-from shared.local.processes import ServiceProcess  # noqa: E402
-from shared.local.stack import (  # noqa: E402
+from ampm.local.processes import ServiceProcess  # noqa: E402
+from ampm.local.stack import (  # noqa: E402
     create_database,
     create_tenant_keys,
     throwaway_infrastructure,
 )
+from services.correlation.buckets import last_complete_period  # noqa: E402
+from shared.kafka import group_backlog  # noqa: E402
 from shared.signals import SignalChange, SignalChangeType  # noqa: E402
 from shared.topics import Topics  # noqa: E402
 from tests.support.portfolio import RISK_KINDS, batches, build_portfolio  # noqa: E402

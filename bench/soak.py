@@ -47,13 +47,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shared.kafka import group_backlog  # noqa: E402
-from shared.local.processes import ServiceProcess  # noqa: E402
-from shared.local.stack import (  # noqa: E402
+from ampm.local.processes import ServiceProcess  # noqa: E402
+from ampm.local.stack import (  # noqa: E402
     create_database,
     create_tenant_keys,
     throwaway_infrastructure,
 )
+from shared.kafka import group_backlog  # noqa: E402
 from shared.topics import Topics  # noqa: E402
 
 SERVICES = ("ingest", "correlation", "equivalents", "notifier")

@@ -20,8 +20,8 @@ if str(ROOT) not in sys.path:
 
 from playwright.async_api import async_playwright  # noqa: E402
 
-from shared.local.demo_scenario import NORTHWIND  # noqa: E402
-from shared.local.stack import running_demo  # noqa: E402
+from ampm.local.demo_scenario import NORTHWIND  # noqa: E402
+from ampm.local.stack import running_demo  # noqa: E402
 from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 SHOTS = Path(__file__).with_name("screenshots")

@@ -1,7 +1,7 @@
 """Contracts and plumbing used by at least two ampm services.
 
 Event and signal envelopes, topic names, Kafka and database factories, settings base,
-tenancy and API-key auth, the JSON error body, ops endpoints and logging setup.
-`shared.local` runs a real Kafka broker and PostgreSQL server on this machine for `make dev`
-and the tests.
+tenancy and API-key auth, the JSON error body, ops endpoints and logging setup. Nothing here
+imports ``services``: what knows every service (the ``ampm`` command, migrations, the local
+broker and PostgreSQL of ``make dev`` and the tests) is the ``ampm`` package.
 """

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ampm.local.kafka import LocalBroker, throwaway_broker
+from ampm.local.postgres import LocalPostgres
+from ampm.local.stack import create_database
+from ampm.migrate import upgrade
 from shared.db import create_engine, create_session_factory
-from shared.local.kafka import LocalBroker, throwaway_broker
-from shared.local.postgres import LocalPostgres
-from shared.local.stack import create_database
-from shared.migrate import upgrade
 from shared.settings import ServiceSettings
 from shared.tenant_store import CreatedTenant, create_tenant
 

@@ -14,9 +14,9 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.local.demo import load_scenario
-from shared.local.demo_scenario import NORTHWIND
-from shared.local.processes import ServiceProcess
+from ampm.local.demo import load_scenario
+from ampm.local.demo_scenario import NORTHWIND
+from ampm.local.processes import ServiceProcess
 from shared.tenant_store import CreatedTenant, create_tenant
 from tests.e2e.conftest import SERVICES, System, start_system, system_environment
 from tests.support.waiting import eventually

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.local.processes import ServiceProcess
+from ampm.local.processes import ServiceProcess
 from shared.tenant_store import CreatedTenant
 
 SERVICES = ("ingest", "correlation", "equivalents", "notifier")

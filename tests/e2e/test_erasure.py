@@ -16,12 +16,12 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ampm.local.processes import ServiceProcess
+from ampm.migrate import import_all_tables
 from shared.clock import utc_now
 from shared.db import Base
 from shared.events import Envelope, EventKind, EventSource
 from shared.kafka import group_backlog
-from shared.local.processes import ServiceProcess
-from shared.migrate import import_all_tables
 from shared.tenant_store import CreatedTenant
 from shared.topics import Topics
 from tests.e2e.conftest import SERVICES, System, start_system, system_environment

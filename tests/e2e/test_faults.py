@@ -21,9 +21,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
-from shared.local.kafka import read_pid, throwaway_broker
-from shared.local.paths import free_port
-from shared.local.processes import ServiceProcess
+from ampm.local.kafka import read_pid, throwaway_broker
+from ampm.local.paths import free_port
+from ampm.local.processes import ServiceProcess
 from shared.tenant_store import CreatedTenant
 from tests.conftest import PostgresServer
 from tests.e2e.conftest import System, start_system, system_environment

@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.local.demo import load_scenario
-from shared.local.demo_scenario import NORTHWIND
+from ampm.local.demo import load_scenario
+from ampm.local.demo_scenario import NORTHWIND
 from tests.e2e.conftest import SERVICES, System, start_system, system_environment
 from tests.notifier.receiver import Receiver
 from tests.support.servers import serve_app

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.local.kafka import LocalBroker, throwaway_broker
+from ampm.local.kafka import LocalBroker, throwaway_broker
 from shared.tenant_store import CreatedTenant
 from shared.topics import Topics
 from tests.ingest.conftest import ServeIngest

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli import main
+from ampm.cli import main
 
 
 def test_tenant_create_without_a_database_says_to_migrate_and_leaves_no_file(

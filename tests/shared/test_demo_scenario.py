@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from services.ingest.native import NativeLimits, normalize_native
-from shared.local.demo_scenario import (
+from ampm.local.demo_scenario import (
     ACME,
     LEAD_WEEKS,
     NORTHWIND,
@@ -20,6 +19,7 @@ from shared.local.demo_scenario import (
     end_of_quarter,
     scenario_start,
 )
+from services.ingest.native import NativeLimits, normalize_native
 
 TODAY = date(2026, 11, 26)
 

@@ -46,12 +46,12 @@ def test_migration_job_uses_the_console_script() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     command = _compose()["services"]["migrate"]["command"]
     assert "ampm migrate" in command[-1] and "ampm topics" in command[-1]
-    assert scripts["ampm"] == "shared.cli:main"
+    assert scripts["ampm"] == "ampm.cli:main"
 
 
 def test_dockerfile_installs_the_project_and_runs_a_service_module() -> None:
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     assert "RUN pip install ." in dockerfile
     assert 'CMD ["python", "-m", "services.ingest"]' in dockerfile
-    for copied in ("pyproject.toml", "shared", "services"):
+    for copied in ("pyproject.toml", "alembic.ini", "ampm", "shared", "services"):
         assert copied in dockerfile

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ampm.migrate import upgrade
 from services.correlation.tables import ProcessedEventRow
 from shared.db import create_engine, create_session_factory
 from shared.idempotency import claim_events, forget_events, keep_processed_events
-from shared.migrate import upgrade
 
 pytestmark = pytest.mark.integration
 

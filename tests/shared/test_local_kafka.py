@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from shared.local.kafka import BrokerConfig, new_cluster_id
+from ampm.local.kafka import BrokerConfig, new_cluster_id
 
 
 def test_cluster_ids_are_22_char_urlsafe_and_never_look_like_an_option() -> None:

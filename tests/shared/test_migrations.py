@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from sqlalchemy import inspect, text
 
+from ampm.migrate import downgrade, drift, upgrade
 from shared.db import Base, create_engine
-from shared.migrate import downgrade, drift, upgrade
 from tests.conftest import PostgresServer
 
 pytestmark = pytest.mark.integration

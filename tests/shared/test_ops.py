@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from ampm.local.kafka import throwaway_broker
 from services.correlation.app import create_app as correlation_app
 from services.correlation.settings import CorrelationSettings
 from services.equivalents.app import create_app as equivalents_app
@@ -17,7 +18,6 @@ from services.ingest.app import create_app as ingest_app
 from services.ingest.settings import IngestSettings
 from services.notifier.app import create_app as notifier_app
 from services.notifier.settings import NotifierSettings
-from shared.local.kafka import throwaway_broker
 from tests.support.servers import serve_app
 
 pytestmark = pytest.mark.integration

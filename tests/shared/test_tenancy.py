@@ -78,7 +78,7 @@ async def test_cli_creates_a_tenant_whose_keys_authenticate(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "shared.cli",
+        "ampm.cli",
         "tenant",
         "create",
         "Northwind Vendor",

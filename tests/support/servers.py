@@ -10,7 +10,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from shared.local.paths import free_port
+from ampm.local.paths import free_port
 
 
 @asynccontextmanager

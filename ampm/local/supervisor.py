@@ -12,11 +12,11 @@ import secrets
 import signal
 import time
 
+from ampm.local import kafka as local_kafka
+from ampm.local.demo import DEMO_ACCOUNTS, already_loaded, load_scenario, subscribe_receiver
+from ampm.local.processes import ServiceProcess
+from ampm.migrate import upgrade
 from shared.db import create_engine, create_session_factory
-from shared.local import kafka as local_kafka
-from shared.local.demo import DEMO_ACCOUNTS, already_loaded, load_scenario, subscribe_receiver
-from shared.local.processes import ServiceProcess
-from shared.migrate import upgrade
 from shared.service import bootstrap_topics
 from shared.settings import ServiceSettings
 from shared.tenant_store import CreatedTenant, ensure_tenant
@@ -98,7 +98,7 @@ def _load_demo(services: list[ServiceProcess], demo: CreatedTenant) -> ServicePr
         "receiver",
         {"AMPM_DEMO_WEBHOOK_SECRET": secret, "AMPM_DEMO_RECEIVER_PORT": str(RECEIVER_PORT)},
         port=RECEIVER_PORT,
-        module="shared.local.receiver",
+        module="ampm.local.receiver",
         ready_path="/docs",
     )
     asyncio.run(receiver.start())

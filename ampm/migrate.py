@@ -1,8 +1,11 @@
 """Run Alembic migrations from code (``ampm migrate``) with the packaged environment.
 
-One history with a branch per service: the tenancy baseline is the root, and each service's
-migrations carry its name as branch label (``--head correlation@head`` when adding one), so
-services evolve their tables independently. ``upgrade`` goes to every head.
+One history with a branch per service: the tenancy baseline (``shared/migrations/``, with the
+other shared tables) is the root, and each service's migrations live beside its tables in
+``services/<name>/migrations/`` and carry its name as branch label, so services evolve their
+tables independently. Add one with
+``alembic revision --head notifier@head --version-path services/notifier/migrations -m ...``.
+``upgrade`` goes to every head.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.util
+import os
 import pkgutil
 from pathlib import Path
 from typing import Any
@@ -21,9 +25,19 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 import services
+import shared
 from shared.db import Base, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def version_locations() -> list[Path]:
+    """The shared tables' migrations, then each service's that has some."""
+    services_dir = Path(services.__path__[0])
+    return [
+        Path(shared.__path__[0]) / "migrations",
+        *sorted(path for path in services_dir.glob("*/migrations") if path.is_dir()),
+    ]
 
 
 def import_all_tables() -> None:
@@ -38,6 +52,10 @@ def alembic_config(database_url: str) -> Config:
     """The same configuration as alembic.ini, pointed at ``database_url``."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option(
+        "version_locations", os.pathsep.join(str(path) for path in version_locations())
+    )
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 

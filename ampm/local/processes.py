@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.local.paths import free_port
+from ampm.local.paths import free_port
 
 
 class ServiceProcess:

@@ -1,7 +1,7 @@
 """Benchmark the AM/PM view: a plan of 10 activities x 2 objectives x 26 weekly periods.
 
-    .venv/bin/python bench/ampm.py                   # 300 requests
-    .venv/bin/python bench/ampm.py --requests 1000
+    .venv/bin/python bench/ampm_view.py                   # 300 requests
+    .venv/bin/python bench/ampm_view.py --requests 1000
 
 (a) in-process: loading nothing, the pure part of the view (series, lead/lag verdicts with their
 FDR control, raw coefficients, projections) on the same data, repeated;
@@ -35,6 +35,8 @@ import httpx
 import numpy as np
 from load import wait_up
 
+from ampm.local.paths import free_port
+from ampm.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 from services.correlation import store
 from services.correlation.buckets import Bucket, last_complete_period, period_start, shift_period
 from services.correlation.correlations import correlate_plan
@@ -47,8 +49,6 @@ from services.correlation.evaluation import (
 )
 from services.correlation.plans import SuccessPlan
 from shared.db import create_engine, create_session_factory
-from shared.local.paths import free_port
-from shared.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "bench-account"

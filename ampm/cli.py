@@ -17,10 +17,10 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from ampm.local import kafka as local_kafka
+from ampm.migrate import upgrade
 from shared.db import create_engine, create_session_factory, is_sqlite
-from shared.local import kafka as local_kafka
 from shared.logging import configure_logging
-from shared.migrate import upgrade
 from shared.service import bootstrap_topics
 from shared.settings import ServiceSettings
 from shared.tenant_store import CreatedTenant, create_tenant
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         return 0
-    from shared.local.supervisor import run_local_system
+    from ampm.local.supervisor import run_local_system
 
     return run_local_system(settings)
 

@@ -1,7 +1,7 @@
 """Throwaway infrastructure for benchmarks and tests: PostgreSQL, Kafka, databases, tenants.
 
-``throwaway_infrastructure`` starts a PostgreSQL cluster (``shared.local.postgres``) and a Kafka
-broker (``shared.local.kafka``) for the length of a ``with`` block, unless the environment names
+``throwaway_infrastructure`` starts a PostgreSQL cluster (``ampm.local.postgres``) and a Kafka
+broker (``ampm.local.kafka``) for the length of a ``with`` block, unless the environment names
 existing ones: ``AMPM_DATABASE_URL`` (a server URL whose database serves as the maintenance
 database) and ``AMPM_TEST_KAFKA_BOOTSTRAP``. ``create_database`` makes a fresh database on that
 server and ``create_tenant_keys`` a tenant with its write and secret keys.
@@ -20,10 +20,10 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
+from ampm.local.kafka import LocalBroker, throwaway_broker
+from ampm.local.postgres import LocalPostgres
+from ampm.migrate import upgrade
 from shared.db import create_engine, create_session_factory
-from shared.local.kafka import LocalBroker, throwaway_broker
-from shared.local.postgres import LocalPostgres
-from shared.migrate import upgrade
 from shared.tenant_store import CreatedTenant, create_tenant
 
 DATABASE_VARIABLE = "AMPM_DATABASE_URL"
@@ -126,9 +126,9 @@ async def running_demo(home: Path) -> AsyncIterator[DemoStack]:
     replayed through the APIs and judged (for scripts such as the screenshots)."""
     import httpx
 
-    from shared.local.demo import load_scenario
-    from shared.local.demo_scenario import NORTHWIND
-    from shared.local.processes import ServiceProcess
+    from ampm.local.demo import load_scenario
+    from ampm.local.demo_scenario import NORTHWIND
+    from ampm.local.processes import ServiceProcess
 
     async with throwaway_infrastructure(home) as infrastructure:
         database = await create_database(infrastructure.maintenance_url, prefix="ampm_demo")

@@ -1,6 +1,6 @@
 """A real PostgreSQL server for the tests, from Debian's package, on a free port.
 
-``python -m shared.local.postgres install`` installs the server with apt when it is missing.
+``python -m ampm.local.postgres install`` installs the server with apt when it is missing.
 The test session starts a throwaway cluster (``initdb`` into a fresh directory, trust auth on
 127.0.0.1 only) and gives each run a fresh database. PostgreSQL refuses to run as root, so as
 root the server runs as the ``postgres`` system user.
@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from shared.local.paths import free_port
+from ampm.local.paths import free_port
 
 
 class PostgresError(RuntimeError):
@@ -58,7 +58,7 @@ class LocalPostgres:
         bin_dir = server_bin_dir()
         if bin_dir is None:
             raise PostgresError(
-                "PostgreSQL is not installed: run python -m shared.local.postgres install"
+                "PostgreSQL is not installed: run python -m ampm.local.postgres install"
             )
         self.bin_dir = bin_dir
         self.home = home or Path(tempfile.mkdtemp(prefix="ampm-pg-"))
@@ -138,7 +138,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["install"]:
         print(f"postgresql server binaries in {install()}")
         return 0
-    print("usage: python -m shared.local.postgres install", file=sys.stderr)
+    print("usage: python -m ampm.local.postgres install", file=sys.stderr)
     return 2
 
 

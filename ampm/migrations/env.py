@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from ampm.migrate import import_all_tables
 from shared.db import Base, create_engine, is_sqlite
-from shared.migrate import import_all_tables
 from shared.settings import ServiceSettings
 
 import_all_tables()

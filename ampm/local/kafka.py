@@ -3,7 +3,7 @@
 The broker jars come from Maven Central through ``mvn`` into a cache outside the clone (reused
 by every clone on the machine); one KRaft node (broker and controller in one JVM) runs on
 127.0.0.1. ``make dev`` keeps a persistent data dir; the tests start a throwaway broker on free
-ports. Usage: ``python -m shared.local.kafka fetch|start|stop|status``.
+ports. Usage: ``python -m ampm.local.kafka fetch|start|stop|status``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.local.paths import cache_root, data_root, free_ports
+from ampm.local.paths import cache_root, data_root, free_ports
 
 KAFKA_VERSION = os.environ.get("AMPM_KAFKA_VERSION", "3.9.1")
 SCALA_VERSION = "2.13"
@@ -391,7 +391,7 @@ def main(argv: list[str]) -> int:
         print(f"kafka running (pid {running})" if running else "kafka not running")
         return 0 if running else 1
     else:
-        print("usage: python -m shared.local.kafka fetch|start|stop|status", file=sys.stderr)
+        print("usage: python -m ampm.local.kafka fetch|start|stop|status", file=sys.stderr)
         return 2
     return 0
 

@@ -13,8 +13,8 @@ from itertools import groupby
 
 import httpx
 
+from ampm.local.demo_scenario import ACME, NORTHWIND, SUNNY_ROOFS, build_scenario
 from shared.clock import utc_now
-from shared.local.demo_scenario import ACME, NORTHWIND, SUNNY_ROOFS, build_scenario
 
 RECEIVER_DESCRIPTION = "make dev demo receiver"
 # Replaying a week at a time lets the consumers see the weeks in order, so the sponsor leaving

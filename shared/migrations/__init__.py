@@ -1,1 +1,0 @@
-"""Alembic environment: one migration history for every service's tables."""
