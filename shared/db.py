@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, delete, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -46,6 +47,17 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The session's database dialect: ``postgresql`` or ``sqlite``."""
+    return session.get_bind().dialect.name
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """The dialect's INSERT, the one with ``on_conflict_do_nothing``/``_do_update``: the same
+    upsert on PostgreSQL and on the embedded SQLite."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def is_sqlite(url: str) -> bool:

@@ -22,13 +22,13 @@ import orjson
 import structlog
 from sqlalchemy import String, Table, bindparam, delete, func, literal_column, select, tuple_
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import utc_now
-from shared.db import Base
+from shared.db import Base, dialect_of, insert_for
 from shared.kafka import TRANSIENT_ERRORS
 
 log = structlog.get_logger(__name__)
@@ -48,11 +48,12 @@ async def claim_events(
     wanted = set(keys)
     if not wanted:
         return set()
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = dialect_of(session)
+    if dialect == "postgresql":
         return wanted - await _redelivered_postgresql(session, row_type, wanted)
     table = row_type.__table__
     statement = (
-        sqlite.insert(row_type)
+        insert_for(dialect, row_type)
         .on_conflict_do_nothing()
         .returning(table.c.tenant_id, table.c.event_id)
     )

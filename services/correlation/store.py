@@ -1,7 +1,7 @@
 """SQLAlchemy queries of the correlation service: take a session, return domain types or rows.
 
 Upserts are written per dialect (PostgreSQL in production and tests, SQLite for the local run)
-through ``_insert``; both support ``ON CONFLICT`` and ``RETURNING``.
+through ``shared.db.insert_for``; both support ``ON CONFLICT`` and ``RETURNING``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, case, cast, delete, func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.correlation.buckets import Bucket, PeriodUnit
@@ -36,7 +35,7 @@ from services.correlation.tables import (
     SuccessPlanRow,
 )
 from shared import idempotency
-from shared.db import delete_tenant_rows
+from shared.db import delete_tenant_rows, dialect_of, insert_for
 from shared.erasure import mentions, scrub
 from shared.signals import SignalChange, SignalState, SignalType
 
@@ -51,17 +50,6 @@ ROLE_ALIASES = {
     "end_user": StakeholderRole.USER,
     "member": StakeholderRole.USER,
 }
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    """A dialect-specific INSERT that supports ``on_conflict_*``."""
-    if _dialect(session) == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 # --- processed events -----------------------------------------------------------------------
@@ -96,7 +84,7 @@ async def upsert_buckets(session: AsyncSession, deltas: Iterable[Bucket]) -> Non
         for b in deltas
     ]
     if rows:
-        await session.execute(_bucket_upsert(_dialect(session)), rows)
+        await session.execute(_bucket_upsert(dialect_of(session)), rows)
 
 
 @functools.cache
@@ -106,7 +94,7 @@ def _bucket_upsert(dialect: str) -> Any:
     greatest, least = (func.greatest, func.least) if postgres else (func.max, func.min)
     table = BucketRow.__table__
     old = table.c
-    statement = (postgresql.insert if postgres else sqlite.insert)(BucketRow)
+    statement = insert_for(dialect, BucketRow)
     new = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=["tenant_id", "account_id", "metric", "unit", "period_key"],
@@ -187,7 +175,9 @@ async def ensure_accounts(
         {"tenant_id": t, "account_id": a, "traits": {}, "created_at": now, "updated_at": now}
         for t, a in sorted(keys)
     ]
-    await session.execute(_insert(session, AccountRow).values(rows).on_conflict_do_nothing())
+    await session.execute(
+        insert_for(dialect_of(session), AccountRow).values(rows).on_conflict_do_nothing()
+    )
 
 
 async def advance_accounts(
@@ -213,7 +203,7 @@ async def advance_accounts(
         }
         for tenant_id, account_id in sorted(touched)
     ]
-    result = await session.execute(_advance(_dialect(session)), rows)
+    result = await session.execute(_advance(dialect_of(session)), rows)
     return {(row.tenant_id, row.account_id): _progress(row) for row in result}
 
 
@@ -223,7 +213,7 @@ def _advance(dialect: str) -> Any:
     postgres = dialect == "postgresql"
     greatest = func.greatest if postgres else func.max
     table = AccountRow.__table__
-    statement = (postgresql.insert if postgres else sqlite.insert)(AccountRow)
+    statement = insert_for(dialect, AccountRow)
     new = statement.excluded
     # SQLite's max() of a NULL is NULL, PostgreSQL's greatest() skips it: coalesce both ways.
     watermark = func.coalesce(
@@ -653,7 +643,7 @@ async def lock_accounts(
     session: AsyncSession, tenant_id: str, account_ids: Collection[str]
 ) -> None:
     """Serialise evaluations of these accounts (the consumer and plan PUTs) on PostgreSQL."""
-    if _dialect(session) != "postgresql" or not account_ids:
+    if dialect_of(session) != "postgresql" or not account_ids:
         return
     await session.execute(
         select(AccountRow.account_id)

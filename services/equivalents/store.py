@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.equivalents.account_value import MetricTotal
@@ -29,7 +28,7 @@ from services.equivalents.tables import (
 )
 from services.equivalents.usage import ActivePerson, DailyTotal, Seats
 from shared import idempotency
-from shared.db import delete_tenant_rows
+from shared.db import delete_tenant_rows, dialect_of, insert_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +41,6 @@ class TenantSettings:
     digest: dict[str, Any] | None = None
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    """The dialect's INSERT, which has ``on_conflict_do_*``."""
-    if session.get_bind().dialect.name == "sqlite":
-        return sqlite.insert(table)
-    return postgresql.insert(table)
-
-
 # --- Tenant catalog entries and settings ---------------------------------------------------
 # Every write here sends a change notice in its transaction (``_changed``): PostgreSQL delivers
 # it to every listening instance on commit, and drops it on rollback.
@@ -56,7 +48,7 @@ def _insert(session: AsyncSession, table: Any) -> Any:
 
 async def _changed(session: AsyncSession, tenant_id: str) -> None:
     """Tell every instance, when this transaction commits, that the tenant's catalog changed."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         await session.execute(select(func.pg_notify(CATALOG_CHANNEL, tenant_id)))
 
 
@@ -78,7 +70,7 @@ async def has_entry(session: AsyncSession, tenant_id: str, entry_id: str) -> boo
 async def insert_entry(session: AsyncSession, tenant_id: str, entry: Entry) -> bool:
     """Add the tenant's entry; False (nothing written) when the tenant already has this id."""
     statement = (
-        _insert(session, TenantEntryRow)
+        insert_for(dialect_of(session), TenantEntryRow)
         .values(tenant_id=tenant_id, entry_id=entry.id, definition=entry.model_dump(mode="json"))
         .on_conflict_do_nothing(index_elements=["tenant_id", "entry_id"])
         .returning(TenantEntryRow.entry_id)
@@ -91,7 +83,7 @@ async def insert_entry(session: AsyncSession, tenant_id: str, entry: Entry) -> b
 
 async def upsert_entry(session: AsyncSession, tenant_id: str, entry: Entry) -> None:
     """Create or replace the tenant's entry (concurrent writers: the last one wins)."""
-    statement = _insert(session, TenantEntryRow).values(
+    statement = insert_for(dialect_of(session), TenantEntryRow).values(
         tenant_id=tenant_id, entry_id=entry.id, definition=entry.model_dump(mode="json")
     )
     statement = statement.on_conflict_do_update(
@@ -125,7 +117,7 @@ async def tenant_settings(session: AsyncSession, tenant_id: str) -> TenantSettin
 
 async def put_settings(session: AsyncSession, tenant_id: str, settings: TenantSettings) -> None:
     """Replace the tenant's settings."""
-    statement = _insert(session, TenantSettingsRow).values(
+    statement = insert_for(dialect_of(session), TenantSettingsRow).values(
         tenant_id=tenant_id, params=settings.params, modes=settings.modes, digest=settings.digest
     )
     statement = statement.on_conflict_do_update(
@@ -167,7 +159,7 @@ async def add_daily_totals(session: AsyncSession, totals: Iterable[DailyTotal]) 
     ]
     if not values:
         return
-    statement = _insert(session, DailyTotalRow).values(values)
+    statement = insert_for(dialect_of(session), DailyTotalRow).values(values)
     statement = statement.on_conflict_do_update(
         index_elements=["tenant_id", "account_id", "metric", "unit", "day"],
         set_={
@@ -192,7 +184,7 @@ async def add_active_people(session: AsyncSession, people: Iterable[ActivePerson
     if not values:
         return
     statement = (
-        _insert(session, ActivePersonRow)
+        insert_for(dialect_of(session), ActivePersonRow)
         .values(values)
         .on_conflict_do_nothing(index_elements=["tenant_id", "account_id", "day", "person_id"])
     )
@@ -202,7 +194,7 @@ async def add_active_people(session: AsyncSession, people: Iterable[ActivePerson
 async def set_seats(session: AsyncSession, seats: Iterable[Seats]) -> None:
     """Store licensed seats unless a later event already set them."""
     for item in seats:
-        statement = _insert(session, AccountSeatsRow).values(
+        statement = insert_for(dialect_of(session), AccountSeatsRow).values(
             tenant_id=item.tenant_id, account_id=item.account_id, seats=item.seats, as_of=item.as_of
         )
         statement = statement.on_conflict_do_update(
@@ -323,7 +315,7 @@ async def add_digest(
 ) -> bool:
     """Store a period's digest unless another writer stored it first; whether this one did."""
     statement = (
-        _insert(session, DigestRow)
+        insert_for(dialect_of(session), DigestRow)
         .values(
             tenant_id=tenant_id,
             account_id=account_id,

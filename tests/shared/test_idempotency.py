@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ampm.migrate import upgrade
 from services.correlation.tables import ProcessedEventRow
 from shared.db import create_engine, create_session_factory
 from shared.idempotency import claim_events, forget_events, keep_processed_events
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -160,7 +161,18 @@ async def test_ids_a_concurrent_transaction_claims_are_claimed_once(
     async with sessions.begin() as first:
         assert await claim_events(first, ProcessedEventRow, keys[:2]) == set(keys[:2])
         second = asyncio.create_task(claim_all())
-        await asyncio.sleep(0.3)
+
+        async def second_waits_on_a_lock() -> bool:
+            async with sessions() as probe:
+                waiting = await probe.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                )
+            return bool(waiting)
+
         # PostgreSQL holds the second claim until the first transaction ends.
+        await eventually(second_waits_on_a_lock)
         assert not second.done()
     assert await second == {keys[2]}
