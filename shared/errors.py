@@ -13,6 +13,11 @@
 
 Body: ``{"error": {"code": "...", "message": "...", "field": "...", "errors": [...]}}``;
 ``errors`` lists every invalid field when there are several.
+
+Every service's domain errors subclass these (``IngestError``, ``EquivalentsError``,
+``NotifierError``, the correlation and console errors), so they carry their code, field, reason
+and status themselves and the one handler ``shared.http`` installs in every app answers them;
+no service maps its errors by hand.
 """
 
 from __future__ import annotations

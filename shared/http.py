@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -50,12 +51,22 @@ def validation_errors(errors: list[dict[str, Any]] | Any) -> list[dict[str, Any]
     return [{"field": field_path(e["loc"]), "reason": e["msg"]} for e in errors]
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map every exception to a JSON body once, at the boundary."""
+ErrorResponder = Callable[[Request, ApiError], Response]
+
+
+def json_error(_request: Request, error: ApiError) -> Response:
+    """The shared JSON error body with the error's status and headers."""
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
+
+
+def install_error_handlers(app: FastAPI, respond: ErrorResponder = json_error) -> None:
+    """Map every exception to a JSON body once, at the boundary. Every service's domain errors
+    subclass ``ApiError``, so one handler answers them all; ``respond`` renders them (ingest
+    adds Segment's fields on its Segment routes, the console renders a page)."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return respond(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.db import check_database, create_engine, create_session_factory
-from shared.http import RejectNulCharacters, install_error_handlers
+from shared.http import ErrorResponder, RejectNulCharacters, install_error_handlers, json_error
 from shared.kafka import (
     BACKOFF_INITIAL_SECONDS,
     BACKOFF_MAX_SECONDS,
@@ -186,8 +186,10 @@ def build_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
     checks: list[ReadinessCheck],
     registry: CollectorRegistry,
+    respond: ErrorResponder = json_error,
 ) -> FastAPI:
-    """A FastAPI app with the shared error body, request metrics and ops endpoints."""
+    """A FastAPI app with the shared error handling (``respond`` renders domain errors),
+    request metrics and ops endpoints."""
     app = FastAPI(
         title=title,
         description=description,
@@ -197,7 +199,7 @@ def build_app(
     )
     app.state.settings = settings
     app.state.registry = registry
-    install_error_handlers(app)
+    install_error_handlers(app, respond)
     app.add_middleware(RejectNulCharacters)
     app.add_middleware(RequestMetrics, registry=registry)
     app.include_router(ops_router(checks, registry))

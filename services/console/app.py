@@ -52,6 +52,26 @@ SECURITY_HEADERS = {
 }
 
 
+def _error_page(request: Request, exc: ApiError) -> Response:
+    """Errors as pages: a sign-in for a session that is missing, the page with its status
+    otherwise."""
+    if isinstance(exc, SignInRequired) and request.method == "GET":
+        return RedirectResponse("/sign-in", status_code=303)
+    if exc.status_code == 401 and request.url.path == "/sign-in":
+        return api.sign_in_page(request, request.app.state.console, exc.message, exc.status_code)
+    return _render_error(request, exc.status_code, exc.message, exc.headers())
+
+
+def _render_error(
+    request: Request, status: int, message: str, headers: dict[str, str]
+) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message},
+        status_code=status, headers=headers,
+    )  # fmt: skip
+
+
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     """Build the console; the lifespan opens the database and an HTTP client to the services."""
     settings = settings or ConsoleSettings()
@@ -106,33 +126,17 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             ReadinessCheck("services", services_answer),
         ],
         registry=CollectorRegistry(),
+        respond=_error_page,
     )
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static/vendor", StaticFiles(directory=PLOTLY_JS), name="vendor")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
 
-    @app.exception_handler(ApiError)
-    async def _error_page(request: Request, exc: ApiError) -> Response:
-        if isinstance(exc, SignInRequired) and request.method == "GET":
-            return RedirectResponse("/sign-in", status_code=303)
-        if exc.status_code == 401 and request.url.path == "/sign-in":
-            return api.sign_in_page(request, app.state.console, exc.message, exc.status_code)
-        return _render_error(request, exc.status_code, exc.message, exc.headers())
-
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
         return _render_error(request, 422, str(first.get("msg")), {})
-
-    def _render_error(
-        request: Request, status: int, message: str, headers: dict[str, str]
-    ) -> HTMLResponse:
-        templates: Jinja2Templates = app.state.templates
-        return templates.TemplateResponse(
-            request, "error.html", {"status": status, "message": message},
-            status_code=status, headers=headers,
-        )  # fmt: skip
 
     @app.middleware("http")
     async def _security_headers(

@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.equivalents import handlers
@@ -16,14 +15,12 @@ from services.equivalents.catalog import load_shipped_catalog
 from services.equivalents.catalog_notices import follow_catalog_changes
 from services.equivalents.consumer import batch_handler, subscription
 from services.equivalents.digester import run_digester
-from services.equivalents.errors import EquivalentsError
 from services.equivalents.handlers import Context
 from services.equivalents.settings import EquivalentsSettings
 from services.equivalents.tables import ProcessedEventRow
 from shared.auth import TenantResolver
 from shared.consuming import run_consumer
 from shared.erasure_runner import run_erasures
-from shared.errors import Unprocessable
 from shared.idempotency import keep_processed_events
 from shared.service import (
     background,
@@ -104,11 +101,6 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
         checks=standard_checks(settings, lambda: app.state.database.engine),
         registry=CollectorRegistry(),
     )
-
-    @app.exception_handler(EquivalentsError)
-    async def _domain_error(_request: Request, exc: EquivalentsError) -> JSONResponse:
-        error = Unprocessable(f"{exc.field}: {exc.reason}", field=exc.field, code=exc.code)
-        return JSONResponse(error.body(), status_code=error.status_code)
 
     app.include_router(router)
     return app

@@ -7,45 +7,46 @@
     └── InvalidCatalogEntry   a catalog entry (shipped or tenant-defined) breaks a catalog rule
 
 Every error carries ``field`` (a dotted path into the request or entry, e.g. ``unit`` or
-``params.hourly_wage``) and ``reason``; the API maps them all to 422 except ``UnknownEquivalent``,
-which it may also answer with 422 since the id came from the request body.
+``params.hourly_wage``) and ``reason``. Each is a shared ``Unprocessable`` (422, also
+``UnknownEquivalent``: the id came from the request body), answered by the one handler every
+app installs.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from shared.errors import Unprocessable
 
 
-class EquivalentsError(Exception):
+class EquivalentsError(Unprocessable):
     """A conversion, catalog entry or forecast input is invalid; ``field`` says which part."""
 
-    code: ClassVar[str] = "equivalents_error"
+    default_code = "equivalents_error"
+    field: str
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+        super().__init__(f"{field}: {reason}", field=field)
         self.reason = reason
 
 
 class UnknownEquivalent(EquivalentsError):
     """The request named an equivalent id the catalog does not have."""
 
-    code = "unknown_equivalent"
+    default_code = "unknown_equivalent"
 
 
 class IncompatibleUnits(EquivalentsError):
     """A unit is not one pint knows, or it cannot be converted to the unit its use needs."""
 
-    code = "incompatible_units"
+    default_code = "incompatible_units"
 
 
 class InvalidParameter(EquivalentsError):
     """A parameter, mode, metric or amount is missing, unknown or out of its allowed range."""
 
-    code = "invalid_parameter"
+    default_code = "invalid_parameter"
 
 
 class InvalidCatalogEntry(EquivalentsError):
     """A catalog entry breaks a rule (missing source, factor <= 0, mixed editions...)."""
 
-    code = "invalid_catalog_entry"
+    default_code = "invalid_catalog_entry"

@@ -12,7 +12,6 @@ from prometheus_client import CollectorRegistry
 from services.ingest import api
 from services.ingest.consumer import batch_handler, subscription
 from services.ingest.cors import SEGMENT_PATHS, WriteKeyCors
-from services.ingest.errors import IngestError, api_error
 from services.ingest.handlers import Ingestor, apply_erasure
 from services.ingest.native import NativeLimits
 from services.ingest.ratelimit import TenantBuckets
@@ -114,15 +113,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             publishing_check(lambda: app.state.ingestor.producer),
         ],
         registry=CollectorRegistry(),
+        respond=_error_response,
     )
-
-    @app.exception_handler(IngestError)
-    async def _ingest_error(request: Request, exc: IngestError) -> JSONResponse:
-        return _error_response(request, api_error(exc))
-
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return _error_response(request, exc)
 
     origins = [
         origin.strip() for origin in settings.cors_allow_origins.split(",") if origin.strip()

@@ -1,6 +1,6 @@
 """What can go wrong while reading and validating input, before anything is published.
 
-    IngestError               field + reason + a stable code; the service maps each to HTTP once
+    IngestError               field + reason + a stable code, and the shared HTTP error it is
     ├── UnreadableBody        the bytes are not gzip / UTF-8 JSON              (400)
     ├── BodyShapeInvalid      JSON, but not the shape the endpoint expects     (400)
     ├── TooLarge              a body, an item or a batch is over a limit       (413)
@@ -9,7 +9,8 @@
     ├── MalformedCredentials  the Authorization header cannot be parsed        (401)
     └── UnknownWriteKey       no write key, or one that names no tenant        (401)
 
-``api_error`` is the one place that maps them to the shared HTTP error tree.
+Each also subclasses the shared HTTP error of its status, so the one handler every app installs
+answers it; nothing maps them by hand.
 
 Each ``errors`` entry is ``{"index": int | None, "field": str, "reason": str}``; ``index`` is the
 item's position in the batch (None for a single event).
@@ -17,7 +18,7 @@ item's position in the batch (None for a single event).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from shared.errors import (
     ApiError,
@@ -31,89 +32,72 @@ from shared.errors import (
 ErrorDetail = dict[str, Any]
 
 
-class IngestError(Exception):
+class IngestError(ApiError):
     """Input the ingest service refuses; ``field`` says where, ``reason`` why, ``code`` what."""
 
-    code: ClassVar[str] = "ingest_error"
+    default_code = "ingest_error"
+    field: str
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+        super().__init__(f"{field}: {reason}", field=field)
         self.reason = reason
 
 
-class UnreadableBody(IngestError):
+class UnreadableBody(IngestError, BadRequest):
     """The request body (or Kafka value) is not valid gzip, UTF-8 or JSON."""
 
-    code = "unreadable_body"
+    default_code = "unreadable_body"
 
 
-class NotJson(IngestError):
+class NotJson(IngestError, UnsupportedMediaType):
     """The request declares a content type that is not JSON (a form, XML, a file)."""
 
-    code = "unsupported_media_type"
+    default_code = "unsupported_media_type"
 
 
-class BodyShapeInvalid(IngestError):
+class BodyShapeInvalid(IngestError, BadRequest):
     """The JSON parsed but is not an event, a batch of events or a Segment message."""
 
-    code = "invalid_body"
+    default_code = "invalid_body"
 
 
-class TooLarge(IngestError):
+class TooLarge(IngestError, PayloadTooLarge):
     """A body, a single message or a batch's item count is over its limit."""
 
-    code = "payload_too_large"
+    default_code = "payload_too_large"
 
     def __init__(self, field: str, reason: str, *, limit: int) -> None:
         super().__init__(field, reason)
         self.limit = limit
 
 
-class InvalidEvent(IngestError):
+class InvalidEvent(IngestError, Unprocessable):
     """An event failed validation; ``errors`` holds every problem found, not just the first."""
 
-    code = "invalid_event"
+    default_code = "invalid_event"
+    errors: list[ErrorDetail]
 
     def __init__(self, errors: list[ErrorDetail]) -> None:
         first = errors[0] if errors else {"field": "event", "reason": "invalid"}
         super().__init__(str(first["field"]), str(first["reason"]))
         self.errors = errors
+        if len(errors) > 1:
+            self.message = f"{len(errors)} problems; the first is {self.message}"
 
 
 class BatchInvalid(InvalidEvent):
     """A native batch had at least one bad item; the batch is atomic, so none is published."""
 
-    code = "batch_invalid"
+    default_code = "batch_invalid"
 
 
-class MalformedCredentials(IngestError):
+class MalformedCredentials(IngestError, Unauthorized):
     """An Authorization header is present but is neither valid Basic nor Bearer."""
 
-    code = "malformed_credentials"
+    default_code = "malformed_credentials"
 
 
-class UnknownWriteKey(IngestError):
+class UnknownWriteKey(IngestError, Unauthorized):
     """No write key was sent, or it is not a valid write key of any tenant."""
 
-    code = "unauthorized"
-
-
-_STATUS: tuple[tuple[type[IngestError], type[ApiError]], ...] = (
-    (TooLarge, PayloadTooLarge),
-    (NotJson, UnsupportedMediaType),
-    (InvalidEvent, Unprocessable),
-    (MalformedCredentials, Unauthorized),
-    (UnknownWriteKey, Unauthorized),
-    (IngestError, BadRequest),
-)
-
-
-def api_error(exc: IngestError) -> ApiError:
-    """The HTTP error for an ingest error: same code, field and reason; every item for batches."""
-    errors = exc.errors if isinstance(exc, InvalidEvent) else None
-    message = f"{exc.field}: {exc.reason}"
-    if isinstance(exc, InvalidEvent) and len(exc.errors) > 1:
-        message = f"{len(exc.errors)} problems; the first is {message}"
-    api_class = next(api for domain, api in _STATUS if isinstance(exc, domain))
-    return api_class(message, field=exc.field, code=exc.code, errors=errors)
+    default_code = "unauthorized"

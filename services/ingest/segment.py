@@ -212,7 +212,7 @@ def _normalize_message(
     received_at: datetime,
     limits: SegmentLimits,
 ) -> Envelope | RejectedMessage:
-    def reject(field: str, reason: str, code: str = InvalidEvent.code) -> RejectedMessage:
+    def reject(field: str, reason: str, code: str = InvalidEvent.default_code) -> RejectedMessage:
         return RejectedMessage(index, raw, field, reason, code)
 
     if not isinstance(raw, dict):
@@ -223,7 +223,7 @@ def _normalize_message(
     size = encoded_size(raw)
     if size > limits.max_message_bytes:
         reason = f"{size} bytes; at most {limits.max_message_bytes} per message"
-        return reject("message", reason, TooLarge.code)
+        return reject("message", reason, TooLarge.default_code)
     try:
         message = SegmentMessage.model_validate(raw)
     except PydanticValidationError as exc:

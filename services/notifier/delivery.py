@@ -203,7 +203,7 @@ async def send(
         destination = check_url(claimed.url)
         address = await resolve_checked(destination, allowlist)
     except (DestinationRefused, HostNotResolved) as exc:
-        reason = f"refused by the SSRF guard: {exc}"
+        reason = f"refused by the SSRF guard: {exc.reason}"
         return AttemptResult(transport_failure(reason), attempted_at, elapsed_ms(), error=reason)
     headers = signed_headers(
         claimed.message_id,

@@ -19,7 +19,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notifier import store
-from services.notifier.errors import DestinationRefused, HostNotResolved, InvalidEventFilter
 from services.notifier.filters import WebhookEventType, validate_filters
 from services.notifier.recommendations import recommend
 from services.notifier.resolver import resolve_checked
@@ -51,7 +50,7 @@ from shared.clock import timestamp, utc_now
 from shared.digests import ValueDigest
 from shared.erasure import ErasureRequest, ErasureScope, strings_in
 from shared.erasure_runner import suppression
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.errors import Conflict, NotFound
 from shared.events import partition_key
 from shared.idempotency import claim_events
 from shared.kafka import HealingProducer
@@ -271,20 +270,16 @@ async def get_recommendation(
 
 
 async def checked_url(url: str, allowlist: Sequence[IPNetwork]) -> str:
-    """The URL if the SSRF guard accepts it now; raises 422 naming ``url`` with the reason."""
-    try:
-        await resolve_checked(check_url(url), allowlist)
-    except (DestinationRefused, HostNotResolved) as exc:
-        raise Unprocessable(f"url: {exc}", field="url") from exc
+    """The URL if the SSRF guard accepts it now; raises ``DestinationRefused`` or
+    ``HostNotResolved`` (422 naming ``url``)."""
+    await resolve_checked(check_url(url), allowlist)
     return url.strip()
 
 
 def checked_filters(event_types: Sequence[str]) -> list[str]:
-    """Validated event-type filters; raises 422 naming ``event_types``."""
-    try:
-        return list(validate_filters(event_types))
-    except InvalidEventFilter as exc:
-        raise Unprocessable(str(exc), field="event_types") from exc
+    """Validated event-type filters; raises ``InvalidEventFilter`` (422 naming
+    ``event_types``)."""
+    return list(validate_filters(event_types))
 
 
 async def create_endpoint(
