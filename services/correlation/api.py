@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.correlation import handlers
 from services.correlation.evaluation import projections
@@ -29,7 +29,6 @@ from services.correlation.schemas import (
     SuccessPlanBody,
     VerdictOut,
 )
-from services.correlation.settings import CorrelationSettings
 from shared.auth import SecretTenant
 from shared.signals import SignalState
 
@@ -39,73 +38,77 @@ router = APIRouter(prefix="/v1")
 MAX_OFFSET = 1_000_000
 
 
-def _sessions(request: Request) -> handlers.Sessions:
-    sessions: handlers.Sessions = request.app.state.database.sessions
-    return sessions
+def _context(request: Request) -> handlers.Context:
+    context: handlers.Context = request.app.state.context
+    return context
 
 
-def _settings(request: Request) -> CorrelationSettings:
-    settings: CorrelationSettings = request.app.state.settings
-    return settings
+ContextDep = Annotated[handlers.Context, Depends(_context)]
 
 
 @router.put("/accounts/{account_id}/success-plan", response_model=SuccessPlan, tags=["plans"])
 async def put_success_plan(
-    account_id: str, body: SuccessPlanBody, tenant: SecretTenant, request: Request
+    account_id: str, body: SuccessPlanBody, tenant: SecretTenant, context: ContextDep
 ) -> SuccessPlan:
     """Create or replace the account's success plan (the account is created if unknown)."""
     plan = await handlers.put_plan(
-        _sessions(request), tenant.id, account_id, body.as_plan_fields(), _settings(request)
+        context.sessions, tenant.id, account_id, body.as_plan_fields(), context.settings
     )
-    request.app.state.relay.wake()
+    context.wake_relay()
     return plan
 
 
 @router.get("/accounts/{account_id}/success-plan", response_model=SuccessPlan, tags=["plans"])
-async def get_success_plan(account_id: str, tenant: SecretTenant, request: Request) -> SuccessPlan:
+async def get_success_plan(
+    account_id: str, tenant: SecretTenant, context: ContextDep
+) -> SuccessPlan:
     """The account's success plan."""
-    return await handlers.get_plan(_sessions(request), tenant.id, account_id)
+    return await handlers.get_plan(context.sessions, tenant.id, account_id)
 
 
 @router.delete(
     "/accounts/{account_id}/success-plan", status_code=204, response_class=Response, tags=["plans"]
 )
-async def delete_success_plan(account_id: str, tenant: SecretTenant, request: Request) -> Response:
+async def delete_success_plan(
+    account_id: str, tenant: SecretTenant, context: ContextDep
+) -> Response:
     """Delete the account's success plan; its open signals (activities off track, objective at
     risk, no adoption owner) resolve, and the notifier hears they cleared."""
-    await handlers.delete_plan(_sessions(request), tenant.id, account_id, _settings(request))
-    request.app.state.relay.wake()
+    await handlers.delete_plan(context.sessions, tenant.id, account_id, context.settings)
+    context.wake_relay()
     return Response(status_code=204)
 
 
 @router.get("/accounts/{account_id}", tags=["accounts"])
-async def get_account(account_id: str, tenant: SecretTenant, request: Request) -> AccountDetailOut:
+async def get_account(
+    account_id: str, tenant: SecretTenant, context: ContextDep
+) -> AccountDetailOut:
     """The account: traits and seats, health, open signals by type and GPS category, how far
     its data is judged, and a summary of its success plan."""
-    detail = await handlers.get_account(_sessions(request), tenant.id, account_id)
+    detail = await handlers.get_account(context.sessions, tenant.id, account_id)
     return AccountDetailOut.of(detail)
 
 
 @router.get("/accounts/{account_id}/people", tags=["accounts"])
-async def list_people(account_id: str, tenant: SecretTenant, request: Request) -> PeopleList:
+async def list_people(account_id: str, tenant: SecretTenant, context: ContextDep) -> PeopleList:
     """The account's people: role, status, title, supervisor, and the role the plan gives them
     (sponsor, adoption owner)."""
-    rows, plan = await handlers.list_people(_sessions(request), tenant.id, account_id)
+    rows, plan = await handlers.list_people(context.sessions, tenant.id, account_id)
     return PeopleList.of(rows, plan)
 
 
 @router.get("/accounts/{account_id}/ampm", tags=["plans"])
-async def get_ampm(account_id: str, tenant: SecretTenant, request: Request) -> AmpmView:
+async def get_ampm(account_id: str, tenant: SecretTenant, context: ContextDep) -> AmpmView:
     """Activities against targets, objectives with projections, and the correlation table."""
     analysis = await handlers.analyse_plan(
-        _sessions(request), tenant.id, account_id, _settings(request)
+        context.sessions, tenant.id, account_id, context.settings
     )
     plan, series = analysis.plan, analysis.series
-    projected = projections(plan, series, _settings(request).thresholds)
+    projected = projections(plan, series, context.settings.thresholds)
     return AmpmView(
         account_id=account_id,
         plan_id=plan.id,
-        period_unit=_settings(request).period_unit,
+        period_unit=context.settings.period_unit,
         activities=[ActivityOut.of(a, series.get(a.metric)) for a in plan.itinerary],
         objectives=[
             ObjectiveOut.of(o, series.get(o.metric), projected.get(o.metric))
@@ -120,32 +123,30 @@ async def get_ampm(account_id: str, tenant: SecretTenant, request: Request) -> A
 async def get_signals(
     account_id: str,
     tenant: SecretTenant,
-    request: Request,
+    context: ContextDep,
     state: Annotated[SignalState | None, Query()] = None,
 ) -> SignalList:
     """The account's signals, all or only ``open`` / ``resolved`` ones."""
-    rows = await handlers.list_signals(_sessions(request), tenant.id, account_id, state)
+    rows = await handlers.list_signals(context.sessions, tenant.id, account_id, state)
     return SignalList(signals=[SignalOut.of(row) for row in rows])
 
 
 @router.post("/accounts/{account_id}/signals/{signal_id}/acknowledge", tags=["signals"])
 async def acknowledge_signal(
-    account_id: str, signal_id: str, tenant: SecretTenant, request: Request
+    account_id: str, signal_id: str, tenant: SecretTenant, context: ContextDep
 ) -> SignalOut:
     """Mark a signal as seen by a CSM; an acknowledged reorganisation resolves."""
     row = await handlers.acknowledge_signal(
-        _sessions(request), tenant.id, account_id, signal_id, _settings(request)
+        context.sessions, tenant.id, account_id, signal_id, context.settings
     )
-    request.app.state.relay.wake()
+    context.wake_relay()
     return SignalOut.of(row)
 
 
 @router.get("/accounts/{account_id}/health", tags=["accounts"])
-async def get_health(account_id: str, tenant: SecretTenant, request: Request) -> HealthOut:
+async def get_health(account_id: str, tenant: SecretTenant, context: ContextDep) -> HealthOut:
     """The latest health score, its components and what each contributes."""
-    snapshot, signals, progress = await handlers.get_health(
-        _sessions(request), tenant.id, account_id
-    )
+    snapshot, signals, progress = await handlers.get_health(context.sessions, tenant.id, account_id)
     return HealthOut.of(snapshot, signals, progress)
 
 
@@ -153,13 +154,13 @@ async def get_health(account_id: str, tenant: SecretTenant, request: Request) ->
 async def get_health_history(
     account_id: str,
     tenant: SecretTenant,
-    request: Request,
+    context: ContextDep,
     periods: Annotated[int, Query(ge=1, le=52)] = 12,
 ) -> HealthHistoryOut:
     """The health score as of each of the last ``periods`` judged periods, oldest first: the
     series cut at each period's end, the signals open then, the people as they are now."""
     history = await handlers.health_trend(
-        _sessions(request), tenant.id, account_id, _settings(request), periods=periods
+        context.sessions, tenant.id, account_id, context.settings, periods=periods
     )
     return HealthHistoryOut(
         account_id=account_id,
@@ -170,13 +171,13 @@ async def get_health_history(
 @router.get("/accounts", tags=["accounts"])
 async def list_accounts(
     tenant: SecretTenant,
-    request: Request,
+    context: ContextDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AccountPage:
     """The tenant's accounts with health and open signal counts, by account id."""
     rows, total = await handlers.list_accounts(
-        _sessions(request), tenant.id, limit=limit, offset=offset
+        context.sessions, tenant.id, limit=limit, offset=offset
     )
     return AccountPage(
         accounts=[AccountOut.of(row, score, count) for row, score, count in rows],
@@ -190,26 +191,28 @@ async def list_accounts(
 @router.get("/cohorts/itinerary", tags=["cohorts"])
 async def get_cohort_itinerary_by_trait(
     tenant: SecretTenant,
-    request: Request,
+    context: ContextDep,
     trait: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^\x00]*$")],
     value: Annotated[str, Query(min_length=1, max_length=500, pattern=r"^[^\x00]*$")],
 ) -> CohortItineraryOut:
     """Random-effects pooled verdicts over the accounts whose ``trait`` equals ``value``
     (any account trait: segment, persona, job to be done, plan...), and the ideal itinerary."""
-    return await _cohort(request, tenant.id, trait, value)
+    return await _cohort(context, tenant.id, trait, value)
 
 
 @router.get("/cohorts/{segment}/itinerary", tags=["cohorts"])
 async def get_cohort_itinerary(
-    segment: str, tenant: SecretTenant, request: Request
+    segment: str, tenant: SecretTenant, context: ContextDep
 ) -> CohortItineraryOut:
     """The cohort of one ``segment``: same as ``/cohorts/itinerary?trait=segment&value=...``."""
-    return await _cohort(request, tenant.id, "segment", segment)
+    return await _cohort(context, tenant.id, "segment", segment)
 
 
-async def _cohort(request: Request, tenant_id: str, trait: str, value: str) -> CohortItineraryOut:
+async def _cohort(
+    context: handlers.Context, tenant_id: str, trait: str, value: str
+) -> CohortItineraryOut:
     cohort = await handlers.cohort_itinerary(
-        _sessions(request), tenant_id, trait, value, _settings(request)
+        context.sessions, tenant_id, trait, value, context.settings
     )
     return CohortItineraryOut(
         trait=cohort.trait,

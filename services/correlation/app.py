@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from services.correlation.api import router
 from services.correlation.consumer import batch_handler, subscription
-from services.correlation.handlers import apply_erasure
+from services.correlation.handlers import Context, apply_erasure
 from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
 from services.correlation.sweeper import run_sweeper
@@ -48,7 +48,7 @@ def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
                 Topics(settings.topic_namespace).signals,
                 poll_seconds=settings.outbox_poll_seconds,
             )
-            app.state.relay = relay
+            app.state.context = Context(database.sessions, settings, relay.wake)
             producer = await stack.enter_async_context(
                 open_healing_producer(settings, client_id="ampm-correlation")
             )

@@ -63,6 +63,16 @@ from shared.signals import SignalState, SignalType
 Sessions = async_sessionmaker[AsyncSession]
 
 
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the API's use cases need, built once in ``create_app``'s lifespan: the sessions,
+    the settings, and how to wake the outbox relay after writing signal changes."""
+
+    sessions: Sessions
+    settings: CorrelationSettings
+    wake_relay: Callable[[], None]
+
+
 # --- the consumer's use case -------------------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ def _today() -> date:
     return utc_now().date()
 
 
-Ctx = Annotated[Context, Depends(_context)]
+ContextDep = Annotated[Context, Depends(_context)]
 EntryId = Annotated[str, Path(min_length=1, max_length=100)]
 AccountId = Annotated[str, Path(min_length=1, max_length=200)]
 
@@ -53,7 +53,7 @@ router = APIRouter()
 
 
 @router.get("/v1/equivalents/catalog", tags=["catalog"])
-async def get_catalog(tenant: SecretTenant, context: Ctx) -> CatalogOut:
+async def get_catalog(tenant: SecretTenant, context: ContextDep) -> CatalogOut:
     """Shipped entries merged with the tenant's, with formula, kind, source and origin."""
     return await handlers.get_catalog(context, tenant)
 
@@ -66,7 +66,7 @@ async def get_catalog(tenant: SecretTenant, context: Ctx) -> CatalogOut:
     responses=errors(Conflict),
 )
 async def create_entry(
-    body: EntryIn, tenant: SecretTenant, context: Ctx, idempotency_key: IdempotencyKey = None
+    body: EntryIn, tenant: SecretTenant, context: ContextDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Add a tenant entry (409 when the id exists; PUT overrides a shipped id). A retry with
     the same ``Idempotency-Key`` and body gets the first answer."""
@@ -88,14 +88,14 @@ async def create_entry(
 
 
 @router.get("/v1/equivalents/catalog/{entry_id}", tags=["catalog"])
-async def get_entry(entry_id: EntryId, tenant: SecretTenant, context: Ctx) -> EntryOut:
+async def get_entry(entry_id: EntryId, tenant: SecretTenant, context: ContextDep) -> EntryOut:
     """One catalog entry as it converts for this tenant; it can be PUT back unchanged."""
     return await handlers.get_entry(context, tenant, entry_id)
 
 
 @router.put("/v1/equivalents/catalog/{entry_id}", tags=["catalog"])
 async def put_entry(
-    entry_id: EntryId, body: EntryIn, tenant: SecretTenant, context: Ctx, response: Response
+    entry_id: EntryId, body: EntryIn, tenant: SecretTenant, context: ContextDep, response: Response
 ) -> EntryOut:
     """Create (201) or replace (200) a tenant entry; a shipped id is overridden for this tenant."""
     entry, created = await handlers.put_entry(context, tenant, entry_id, body)
@@ -104,26 +104,28 @@ async def put_entry(
 
 
 @router.delete("/v1/equivalents/catalog/{entry_id}", status_code=204, tags=["catalog"])
-async def delete_entry(entry_id: EntryId, tenant: SecretTenant, context: Ctx) -> Response:
+async def delete_entry(entry_id: EntryId, tenant: SecretTenant, context: ContextDep) -> Response:
     """Delete a tenant entry; a shipped entry answers 409 (override it with PUT instead)."""
     await handlers.delete_entry(context, tenant, entry_id)
     return Response(status_code=204)
 
 
 @router.get("/v1/equivalents/parameters", tags=["parameters"])
-async def get_parameters(tenant: SecretTenant, context: Ctx) -> SettingsOut:
+async def get_parameters(tenant: SecretTenant, context: ContextDep) -> SettingsOut:
     """The tenant's parameters and modes, and every parameter's value in use."""
     return await handlers.get_settings(context, tenant)
 
 
 @router.put("/v1/equivalents/parameters", tags=["parameters"])
-async def put_parameters(body: SettingsIn, tenant: SecretTenant, context: Ctx) -> SettingsOut:
+async def put_parameters(
+    body: SettingsIn, tenant: SecretTenant, context: ContextDep
+) -> SettingsOut:
     """Replace the tenant's parameters and modes."""
     return await handlers.put_settings(context, tenant, body)
 
 
 @router.post("/v1/equivalents/convert", tags=["conversions"])
-async def convert(body: ConvertIn, tenant: SecretTenant, context: Ctx) -> ConvertOut:
+async def convert(body: ConvertIn, tenant: SecretTenant, context: ContextDep) -> ConvertOut:
     """Every applicable equivalent of a quantity, each with its trace and sources."""
     return await handlers.convert(context, tenant, body)
 
@@ -132,7 +134,7 @@ async def convert(body: ConvertIn, tenant: SecretTenant, context: Ctx) -> Conver
 async def account_value(
     account_id: AccountId,
     tenant: SecretTenant,
-    context: Ctx,
+    context: ContextDep,
     period_from: Annotated[date | None, Query(alias="from")] = None,
     period_to: Annotated[date | None, Query(alias="to")] = None,
 ) -> AccountValueOut:
@@ -146,7 +148,7 @@ async def account_value(
 async def account_digests(
     account_id: AccountId,
     tenant: SecretTenant,
-    context: Ctx,
+    context: ContextDep,
     period_from: Annotated[date | None, Query(alias="from")] = None,
     period_to: Annotated[date | None, Query(alias="to")] = None,
 ) -> DigestsOut:
@@ -168,7 +170,7 @@ async def forecast_roi(body: RoiIn, _tenant: SecretTenant) -> RoiOut:
 async def account_roi(
     account_id: AccountId,
     tenant: SecretTenant,
-    context: Ctx,
+    context: ContextDep,
     annual_benefit: Annotated[float, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)],
     one_off_costs: Annotated[float, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = 0.0,
     yearly_costs: Annotated[float, Query(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = 0.0,

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from services.ingest import api
 from services.ingest.consumer import batch_handler, subscription
 from services.ingest.cors import SEGMENT_PATHS, WriteKeyCors
-from services.ingest.handlers import Ingestor, apply_erasure
+from services.ingest.handlers import Context, apply_erasure
 from services.ingest.native import NativeLimits
 from services.ingest.ratelimit import TenantBuckets
 from services.ingest.schemas import SegmentErrorBody
@@ -56,14 +56,13 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             app.state.tenant_resolver = TenantResolver(
                 database.sessions, ttl_seconds=settings.key_cache_seconds
             )
-            app.state.topics = Topics(settings.topic_namespace)
             producer = await stack.enter_async_context(
                 open_healing_producer(settings, client_id="ampm-ingest")
             )
-            app.state.producer = producer
-            ingestor = Ingestor(
+            ingestor = Context(
+                sessions=database.sessions,
                 producer=producer,
-                topics=app.state.topics,
+                topics=Topics(settings.topic_namespace),
                 resolver=app.state.tenant_resolver,
                 buckets=TenantBuckets(
                     rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
@@ -82,7 +81,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 publish_timeout_seconds=settings.publish_timeout_seconds,
                 retry_after_seconds=settings.retry_after_seconds,
             )
-            app.state.ingestor = ingestor
+            app.state.context = ingestor
             await stack.enter_async_context(
                 background(
                     "ingest-erasures",
@@ -110,7 +109,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         checks=[
             *standard_checks(settings, lambda: app.state.database.engine),
-            publishing_check(lambda: app.state.ingestor.producer),
+            publishing_check(lambda: app.state.context.producer),
         ],
         registry=CollectorRegistry(),
         respond=_error_response,

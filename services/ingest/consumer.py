@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord
 
-from services.ingest.handlers import Ingestor, ingest_raw_records
+from services.ingest.handlers import Context, ingest_raw_records
 from services.ingest.settings import IngestSettings
 from shared.consuming import BatchHandler, DeadLetter, Subscription
 
@@ -21,7 +21,7 @@ def subscription(settings: IngestSettings) -> Subscription:
     )
 
 
-def batch_handler(ingestor: Ingestor) -> BatchHandler:
+def batch_handler(ingestor: Context) -> BatchHandler:
     """Normalise and publish a batch of raw records (their write key names the tenant)."""
 
     async def handle(records: Sequence[ConsumerRecord[bytes, bytes]]) -> Sequence[DeadLetter]:

@@ -56,9 +56,10 @@ RAW_EVENT_ID_NAMESPACE = uuid.UUID("6a1c3f2e-7f0b-4b8e-9d55-3f6f0c1a2b44")
 
 
 @dataclass(frozen=True, slots=True)
-class Ingestor:
-    """What every use case needs; built once in the lifespan."""
+class Context:
+    """What every use case needs; built once in ``create_app``'s lifespan."""
 
+    sessions: async_sessionmaker[AsyncSession]
     producer: HealingProducer
     topics: Topics
     resolver: TenantResolver
@@ -70,7 +71,7 @@ class Ingestor:
     retry_after_seconds: int
 
 
-async def ingest_native(ingestor: Ingestor, tenant_id: str, body: object) -> list[str]:
+async def ingest_native(ingestor: Context, tenant_id: str, body: object) -> list[str]:
     """Validate a native body (all or nothing), publish it, and return the event ids."""
     envelopes = normalize_native(body, tenant_id, utc_now(), ingestor.native_limits)
     _spend(ingestor, tenant_id, len(envelopes))
@@ -80,7 +81,7 @@ async def ingest_native(ingestor: Ingestor, tenant_id: str, body: object) -> lis
 
 
 async def ingest_segment(
-    ingestor: Ingestor,
+    ingestor: Context,
     tenant_id: str,
     body: object,
     call_type: SegmentType | None,
@@ -120,7 +121,7 @@ async def ingest_segment(
 
 
 async def ingest_raw_records(
-    ingestor: Ingestor, records: Sequence[ConsumerRecord[bytes, bytes]]
+    ingestor: Context, records: Sequence[ConsumerRecord[bytes, bytes]]
 ) -> list[DeadLetter]:
     """Normalise raw-topic records and publish the valid ones; the rest are returned as dead
     letters for the consume loop. Raises ``PublishFailed`` (retried by the loop) while Kafka
@@ -143,7 +144,7 @@ async def ingest_raw_records(
 
 
 async def _raw_envelope(
-    ingestor: Ingestor, record: ConsumerRecord[bytes, bytes], now: datetime
+    ingestor: Context, record: ConsumerRecord[bytes, bytes], now: datetime
 ) -> Envelope:
     key = write_key_from_headers(list(record.headers or ()))
     if key is None:
@@ -162,7 +163,7 @@ async def _raw_envelope(
     )
 
 
-def _spend(ingestor: Ingestor, tenant_id: str, cost: int) -> None:
+def _spend(ingestor: Context, tenant_id: str, cost: int) -> None:
     wait = ingestor.buckets.take(tenant_id, cost)
     if wait > 0:
         raise TooManyRequests(
@@ -172,7 +173,7 @@ def _spend(ingestor: Ingestor, tenant_id: str, cost: int) -> None:
         )
 
 
-async def _publish(ingestor: Ingestor, tenant_id: str, records: Sequence[OutgoingRecord]) -> None:
+async def _publish(ingestor: Context, tenant_id: str, records: Sequence[OutgoingRecord]) -> None:
     try:
         await publish_all(
             ingestor.producer, records, timeout_seconds=ingestor.publish_timeout_seconds
@@ -204,8 +205,7 @@ class ErasureStatus:
 
 
 async def request_erasure(
-    ingestor: Ingestor,
-    sessions: async_sessionmaker[AsyncSession],
+    ingestor: Context,
     tenant_id: str,
     person_id: str | None,
 ) -> ErasureStatus:
@@ -219,7 +219,7 @@ async def request_erasure(
         requested_at=utc_now(),
     )
     hashed = subject_hash(tenant_id, person_id)
-    async with sessions.begin() as session:
+    async with ingestor.sessions.begin() as session:
         session.add(
             ErasureRow(
                 id=request.id,

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from services.notifier import handlers
-from services.notifier.handlers import Notifier
+from services.notifier.handlers import Context
 from services.notifier.schemas import (
     AttemptOut,
     DeliveryOut,
@@ -33,12 +33,12 @@ from shared.idempotent_requests import Answer, IdempotencyKey, answer_once
 from shared.openapi import errors
 
 
-def _notifier(request: Request) -> Notifier:
-    notifier: Notifier = request.app.state.notifier
-    return notifier
+def _context(request: Request) -> Context:
+    context: Context = request.app.state.context
+    return context
 
 
-NotifierDep = Annotated[Notifier, Depends(_notifier)]
+ContextDep = Annotated[Context, Depends(_context)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 MAX_CURSOR = 2**63 - 1
 
@@ -66,7 +66,7 @@ router = APIRouter(prefix="/v1")
 @router.get("/recommendations", tags=["recommendations"])
 async def list_recommendations(
     tenant: SecretTenant,
-    notifier: NotifierDep,
+    notifier: ContextDep,
     account_id: str | None = None,
     since: AwareDatetime | None = None,
     limit: Limit = 50,
@@ -84,7 +84,7 @@ async def list_recommendations(
 
 @router.get("/recommendations/{recommendation_id}", tags=["recommendations"])
 async def get_recommendation(
-    recommendation_id: str, tenant: SecretTenant, notifier: NotifierDep
+    recommendation_id: str, tenant: SecretTenant, notifier: ContextDep
 ) -> RecommendationOut:
     """One recommendation, as it was pushed (the webhook's ``data``)."""
     row = await handlers.get_recommendation(notifier, tenant.id, recommendation_id)
@@ -101,7 +101,7 @@ async def get_recommendation(
 async def create_endpoint(
     body: EndpointIn,
     tenant: SecretTenant,
-    notifier: NotifierDep,
+    notifier: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Register an endpoint; the response carries its ``whsec_`` secret, shown only now. A
@@ -124,23 +124,21 @@ async def create_endpoint(
 
 
 @router.get("/webhooks/endpoints", tags=["webhook endpoints"])
-async def list_endpoints(tenant: SecretTenant, notifier: NotifierDep) -> list[EndpointOut]:
+async def list_endpoints(tenant: SecretTenant, notifier: ContextDep) -> list[EndpointOut]:
     """Every endpoint of the tenant (secrets are not shown)."""
     rows = await handlers.list_endpoints(notifier, tenant.id)
     return [EndpointOut.model_validate(row) for row in rows]
 
 
 @router.get("/webhooks/endpoints/{endpoint_id}", tags=["webhook endpoints"])
-async def get_endpoint(
-    endpoint_id: str, tenant: SecretTenant, notifier: NotifierDep
-) -> EndpointOut:
+async def get_endpoint(endpoint_id: str, tenant: SecretTenant, notifier: ContextDep) -> EndpointOut:
     """One endpoint."""
     return EndpointOut.model_validate(await handlers.get_endpoint(notifier, tenant.id, endpoint_id))
 
 
 @router.patch("/webhooks/endpoints/{endpoint_id}", tags=["webhook endpoints"])
 async def update_endpoint(
-    endpoint_id: str, body: EndpointPatch, tenant: SecretTenant, notifier: NotifierDep
+    endpoint_id: str, body: EndpointPatch, tenant: SecretTenant, notifier: ContextDep
 ) -> EndpointOut:
     """Change url, description, event types or enabled."""
     # null means "leave as is", like an absent field.
@@ -150,9 +148,7 @@ async def update_endpoint(
 
 
 @router.delete("/webhooks/endpoints/{endpoint_id}", status_code=204, tags=["webhook endpoints"])
-async def delete_endpoint(
-    endpoint_id: str, tenant: SecretTenant, notifier: NotifierDep
-) -> Response:
+async def delete_endpoint(endpoint_id: str, tenant: SecretTenant, notifier: ContextDep) -> Response:
     """Delete an endpoint and its delivery log."""
     await handlers.delete_endpoint(notifier, tenant.id, endpoint_id)
     return Response(status_code=204)
@@ -167,7 +163,7 @@ async def delete_endpoint(
 async def rotate_secret(
     endpoint_id: str,
     tenant: SecretTenant,
-    notifier: NotifierDep,
+    notifier: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """A new secret; the previous one keeps signing (a second signature) for the grace period.
@@ -190,7 +186,7 @@ async def rotate_secret(
 async def recover_endpoint(
     endpoint_id: str,
     tenant: SecretTenant,
-    notifier: NotifierDep,
+    notifier: ContextDep,
     since: Annotated[AwareDatetime, Query()],
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -208,7 +204,7 @@ async def recover_endpoint(
 @router.get("/webhooks/messages", tags=["webhook messages"])
 async def list_messages(
     tenant: SecretTenant,
-    notifier: NotifierDep,
+    notifier: ContextDep,
     status: DeliveryStatus | None = None,
     limit: Limit = 50,
     cursor: str | None = None,
@@ -235,7 +231,7 @@ async def list_messages(
 
 @router.get("/webhooks/messages/{message_id}/attempts", tags=["webhook messages"])
 async def message_attempts(
-    message_id: str, tenant: SecretTenant, notifier: NotifierDep
+    message_id: str, tenant: SecretTenant, notifier: ContextDep
 ) -> list[AttemptOut]:
     """Every HTTP attempt of a message, oldest first."""
     rows = await handlers.message_attempts(notifier, tenant.id, message_id)
@@ -251,7 +247,7 @@ async def message_attempts(
 async def replay_message(
     message_id: str,
     tenant: SecretTenant,
-    notifier: NotifierDep,
+    notifier: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Send the message again to its endpoints, each with a fresh retry schedule. A retry with
@@ -266,7 +262,7 @@ async def replay_message(
 
 
 async def _once(
-    notifier: Notifier,
+    notifier: Context,
     tenant_id: str,
     idempotency_key: str | None,
     route: str,

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from services.notifier.api import router
 from services.notifier.consumer import batch_handler, subscription
 from services.notifier.delivery import run_worker
-from services.notifier.handlers import Notifier, apply_erasure
+from services.notifier.handlers import Context, apply_erasure
 from services.notifier.settings import NotifierSettings
 from services.notifier.tables import ProcessedMessageRow
 from shared.auth import TenantResolver
@@ -47,7 +47,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             producer = await stack.enter_async_context(
                 open_healing_producer(settings, client_id="ampm-notifier")
             )
-            notifier = Notifier(
+            notifier = Context(
                 sessions=database.sessions,
                 settings=settings,
                 producer=producer,
@@ -55,7 +55,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 schedule=settings.schedule(),
                 allowlist=settings.allowlist(),
             )
-            app.state.notifier = notifier
+            app.state.context = notifier
             received = batch_handler(notifier, topics.digests)
             await stack.enter_async_context(
                 background(
@@ -95,7 +95,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         checks=[
             *standard_checks(settings, lambda: app.state.database.engine),
-            publishing_check(lambda: app.state.notifier.producer),
+            publishing_check(lambda: app.state.context.producer),
         ],
         registry=CollectorRegistry(),
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
-from services.notifier.handlers import Notifier, handle_signal_changes, handle_value_digests
+from services.notifier.handlers import Context, handle_signal_changes, handle_value_digests
 from services.notifier.settings import NotifierSettings
 from shared.consuming import BatchHandler, DeadLetter, Subscription
 from shared.digests import ValueDigest
@@ -24,7 +24,7 @@ def subscription(settings: NotifierSettings) -> Subscription:
     )
 
 
-def batch_handler(notifier: Notifier, digests_topic: str) -> BatchHandler:
+def batch_handler(notifier: Context, digests_topic: str) -> BatchHandler:
     """Records of ``digests_topic`` are value digests, the others signal changes; undecodable
     records are dead-lettered, the rest handled."""
 

@@ -31,7 +31,7 @@ import structlog
 from services.notifier.errors import DestinationRefused, HostNotResolved
 from services.notifier.handlers import (
     AttemptResult,
-    Notifier,
+    Context,
     claim_due,
     record_attempts,
 )
@@ -54,7 +54,7 @@ MAX_CONCURRENT_SENDS = 64
 USER_AGENT = "ampm-webhooks/1"
 
 
-async def run_worker(notifier: Notifier) -> None:
+async def run_worker(notifier: Context) -> None:
     """Deliver until cancelled, with at most ``MAX_CONCURRENT_SENDS`` sends in flight."""
     in_flight: set[asyncio.Task[None]] = set()
     settings = notifier.settings
@@ -107,7 +107,7 @@ def webhook_session(timeout_seconds: float, ssl_context: ssl.SSLContext) -> aioh
     )
 
 
-async def _claim(notifier: Notifier, limit: int) -> list[ClaimedDelivery]:
+async def _claim(notifier: Context, limit: int) -> list[ClaimedDelivery]:
     if limit <= 0:
         return []
     try:
@@ -117,7 +117,7 @@ async def _claim(notifier: Notifier, limit: int) -> list[ClaimedDelivery]:
         return []
 
 
-async def _pause(notifier: Notifier, in_flight: set[asyncio.Task[None]]) -> None:
+async def _pause(notifier: Context, in_flight: set[asyncio.Task[None]]) -> None:
     """Until woken, a send finishes (a slot frees, a retry may be due) or the poll passes."""
     waker = asyncio.create_task(notifier.wake.wait())
     try:
@@ -131,7 +131,7 @@ async def _pause(notifier: Notifier, in_flight: set[asyncio.Task[None]]) -> None
 
 
 async def _deliver(
-    notifier: Notifier,
+    notifier: Context,
     session: aiohttp.ClientSession,
     attempts: AttemptLog,
     claimed: ClaimedDelivery,
@@ -147,7 +147,7 @@ class AttemptLog:
     """Writes finished attempts in batches; ``record`` returns once its attempt is written (or
     could not be: the lease then expires and the attempt is made again)."""
 
-    def __init__(self, notifier: Notifier, max_batch: int = MAX_CONCURRENT_SENDS) -> None:
+    def __init__(self, notifier: Context, max_batch: int = MAX_CONCURRENT_SENDS) -> None:
         self._notifier = notifier
         self._max_batch = max_batch
         self._finished: asyncio.Queue[_Finished] = asyncio.Queue()

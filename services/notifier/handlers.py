@@ -69,9 +69,10 @@ class DisableReason(StrEnum):
     FAILING_CONTINUOUSLY = "failing_continuously"
 
 
-@dataclass
-class Notifier:
-    """What the use cases need, built once in the lifespan."""
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the use cases need, built once in ``create_app``'s lifespan; the delivery worker
+    waits on ``wake``, which handlers set when they store something to send."""
 
     sessions: async_sessionmaker[AsyncSession]
     settings: NotifierSettings
@@ -86,7 +87,7 @@ class Notifier:
 # --- signals -> recommendations and messages ---------------------------------------------------
 
 
-async def handle_signal_changes(notifier: Notifier, changes: Sequence[SignalChange]) -> int:
+async def handle_signal_changes(notifier: Context, changes: Sequence[SignalChange]) -> int:
     """Turn new signal changes into recommendations and outbox messages; how many were new.
 
     The change ids, recommendations, messages and deliveries commit in one transaction, so a
@@ -196,7 +197,7 @@ async def _value_quotes(
 # --- value digests -> messages -----------------------------------------------------------------
 
 
-async def handle_value_digests(notifier: Notifier, digests: Sequence[ValueDigest]) -> int:
+async def handle_value_digests(notifier: Context, digests: Sequence[ValueDigest]) -> int:
     """Keep each new digest for quoting and deliver it as a ``value.digest`` webhook; how
     many were new. A digest redelivered, or republished after a restart, has the same id and
     is skipped, so each (account, period) is sent once."""
@@ -240,7 +241,7 @@ def recommendation_data(row: RecommendationRow) -> dict[str, Any]:
 
 
 async def list_recommendations(
-    notifier: Notifier,
+    notifier: Context,
     tenant_id: str,
     *,
     account_id: str | None,
@@ -256,7 +257,7 @@ async def list_recommendations(
 
 
 async def get_recommendation(
-    notifier: Notifier, tenant_id: str, recommendation_id: str
+    notifier: Context, tenant_id: str, recommendation_id: str
 ) -> RecommendationRow:
     """One of the tenant's recommendations; 404 when it has none of that id."""
     async with notifier.sessions() as session:
@@ -283,7 +284,7 @@ def checked_filters(event_types: Sequence[str]) -> list[str]:
 
 
 async def create_endpoint(
-    notifier: Notifier, tenant_id: str, *, url: str, description: str, event_types: list[str]
+    notifier: Context, tenant_id: str, *, url: str, description: str, event_types: list[str]
 ) -> EndpointRow:
     """Register an endpoint with a fresh secret (returned once, by the caller's response)."""
     url = await checked_url(url, notifier.allowlist)
@@ -305,20 +306,20 @@ async def create_endpoint(
     return row
 
 
-async def get_endpoint(notifier: Notifier, tenant_id: str, endpoint_id: str) -> EndpointRow:
+async def get_endpoint(notifier: Context, tenant_id: str, endpoint_id: str) -> EndpointRow:
     """The tenant's endpoint; 404 otherwise."""
     async with notifier.sessions() as session:
         return _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
 
 
-async def list_endpoints(notifier: Notifier, tenant_id: str) -> list[EndpointRow]:
+async def list_endpoints(notifier: Context, tenant_id: str) -> list[EndpointRow]:
     """Every endpoint of the tenant."""
     async with notifier.sessions() as session:
         return await store.list_endpoints(session, tenant_id)
 
 
 async def update_endpoint(
-    notifier: Notifier, tenant_id: str, endpoint_id: str, changes: dict[str, Any]
+    notifier: Context, tenant_id: str, endpoint_id: str, changes: dict[str, Any]
 ) -> EndpointRow:
     """Change url, description, event types or enabled; re-enabling clears the failure run."""
     if "url" in changes:
@@ -336,14 +337,14 @@ async def update_endpoint(
     return row
 
 
-async def delete_endpoint(notifier: Notifier, tenant_id: str, endpoint_id: str) -> None:
+async def delete_endpoint(notifier: Context, tenant_id: str, endpoint_id: str) -> None:
     """Delete an endpoint and its delivery log."""
     async with notifier.sessions.begin() as session:
         row = _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
         await session.delete(row)
 
 
-async def rotate_secret(notifier: Notifier, tenant_id: str, endpoint_id: str) -> EndpointRow:
+async def rotate_secret(notifier: Context, tenant_id: str, endpoint_id: str) -> EndpointRow:
     """A new current secret; the old one keeps signing during the grace period."""
     grace = timedelta(seconds=notifier.settings.rotation_grace_seconds)
     now = utc_now()
@@ -358,7 +359,7 @@ async def rotate_secret(notifier: Notifier, tenant_id: str, endpoint_id: str) ->
 
 
 async def recover_endpoint(
-    notifier: Notifier, tenant_id: str, endpoint_id: str, since: datetime
+    notifier: Context, tenant_id: str, endpoint_id: str, since: datetime
 ) -> int:
     """Replay every failed delivery to the endpoint of messages since ``since``."""
     async with notifier.sessions.begin() as session:
@@ -385,7 +386,7 @@ def _found(row: EndpointRow | None, endpoint_id: str) -> EndpointRow:
 
 
 async def list_messages(
-    notifier: Notifier,
+    notifier: Context,
     tenant_id: str,
     *,
     status: DeliveryStatus | None,
@@ -399,7 +400,7 @@ async def list_messages(
         )
 
 
-async def message_attempts(notifier: Notifier, tenant_id: str, message_id: str) -> list[AttemptRow]:
+async def message_attempts(notifier: Context, tenant_id: str, message_id: str) -> list[AttemptRow]:
     """Every attempt of the tenant's message; 404 for an unknown message."""
     async with notifier.sessions() as session:
         if await store.get_message(session, tenant_id, message_id) is None:
@@ -407,7 +408,7 @@ async def message_attempts(notifier: Notifier, tenant_id: str, message_id: str) 
         return await store.attempts_of(session, message_id)
 
 
-async def replay_message(notifier: Notifier, tenant_id: str, message_id: str) -> int:
+async def replay_message(notifier: Context, tenant_id: str, message_id: str) -> int:
     """Send the message again to each of its endpoints with a fresh schedule."""
     async with notifier.sessions.begin() as session:
         if await store.get_message(session, tenant_id, message_id) is None:
@@ -432,7 +433,7 @@ class AttemptResult:
     error: str | None = None
 
 
-async def claim_due(notifier: Notifier, limit: int | None = None) -> list[ClaimedDelivery]:
+async def claim_due(notifier: Context, limit: int | None = None) -> list[ClaimedDelivery]:
     """Lease up to ``limit`` (default: the batch size) due deliveries in a short transaction."""
     now = utc_now()
     lease = timedelta(seconds=notifier.settings.lease_seconds)
@@ -442,7 +443,7 @@ async def claim_due(notifier: Notifier, limit: int | None = None) -> list[Claime
 
 
 async def record_attempts(
-    notifier: Notifier, finished: Sequence[tuple[ClaimedDelivery, AttemptResult]]
+    notifier: Context, finished: Sequence[tuple[ClaimedDelivery, AttemptResult]]
 ) -> None:
     """Log each attempt and move each delivery (and maybe its endpoint) to its next state, all
     in one transaction: a batch costs one commit, not one per attempt."""
@@ -498,7 +499,7 @@ class _Consequences:
 
 
 async def _next_state(
-    notifier: Notifier,
+    notifier: Context,
     session: AsyncSession,
     claimed: ClaimedDelivery,
     result: AttemptResult,
@@ -623,7 +624,7 @@ class DeadLetteredDelivery:
         )
 
 
-async def publish_dead_letter(notifier: Notifier, letter: DeadLetteredDelivery) -> None:
+async def publish_dead_letter(notifier: Context, letter: DeadLetteredDelivery) -> None:
     """Put a dead-lettered delivery on the notifications DLQ topic (after the commit).
 
     The failed state is already stored (``GET /v1/webhooks/messages?status=failed``); the
