@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -16,15 +15,9 @@ from services.correlation.relay import OutboxRelay
 from services.correlation.settings import CorrelationSettings
 from services.correlation.sweeper import run_sweeper
 from services.correlation.tables import ProcessedEventRow
-from shared.auth import TenantResolver
-from shared.consuming import run_consumer
-from shared.erasure_runner import run_erasures
-from shared.idempotency import keep_processed_events
+from shared.lifespan import service_runtime
 from shared.service import (
-    background,
     build_app,
-    open_database,
-    open_healing_producer,
     standard_checks,
 )
 from shared.topics import Topics
@@ -37,59 +30,24 @@ def create_app(settings: CorrelationSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            database = await stack.enter_async_context(open_database(settings))
-            app.state.database = database
-            app.state.tenant_resolver = TenantResolver(
-                database.sessions, ttl_seconds=settings.key_cache_seconds
-            )
+        async with service_runtime(app, settings, "correlation") as runtime:
+            sessions = runtime.database.sessions
             relay = OutboxRelay(
-                database.sessions,
+                sessions,
                 Topics(settings.topic_namespace).signals,
                 poll_seconds=settings.outbox_poll_seconds,
             )
-            app.state.context = Context(database.sessions, settings, relay.wake)
-            producer = await stack.enter_async_context(
-                open_healing_producer(settings, client_id="ampm-correlation")
+            app.state.context = Context(sessions, settings, relay.wake)
+            await runtime.run("relay", lambda: relay.run(runtime.producer))
+            await runtime.consume(
+                "events",
+                subscription(settings),
+                batch_handler(sessions, settings, on_evaluated=relay.wake),
             )
-            await stack.enter_async_context(
-                background("correlation-relay", lambda: relay.run(producer))
-            )
-            events = batch_handler(database.sessions, settings, on_evaluated=relay.wake)
-            await stack.enter_async_context(
-                background(
-                    "correlation-events",
-                    lambda: run_consumer(
-                        settings, subscription(settings), events, producer=producer
-                    ),
-                )
-            )
-            await stack.enter_async_context(
-                background(
-                    "correlation-sweeper", lambda: run_sweeper(database.sessions, settings, relay)
-                )
-            )
-            await stack.enter_async_context(
-                background(
-                    "correlation-erasures",
-                    lambda: run_erasures(
-                        settings,
-                        database.sessions,
-                        "correlation",
-                        apply_erasure,
-                        producer=producer,
-                    ),
-                )
-            )
-            await stack.enter_async_context(
-                background(
-                    "correlation-retention",
-                    lambda: keep_processed_events(
-                        database.sessions,
-                        ProcessedEventRow,
-                        retention=timedelta(days=settings.processed_event_retention_days),
-                    ),
-                )
+            await runtime.run("sweeper", lambda: run_sweeper(sessions, settings, relay))
+            await runtime.apply_erasures(apply_erasure)
+            await runtime.forget_processed(
+                ProcessedEventRow, days=settings.processed_event_retention_days
             )
             yield
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -18,15 +17,9 @@ from services.equivalents.digester import run_digester
 from services.equivalents.handlers import Context
 from services.equivalents.settings import EquivalentsSettings
 from services.equivalents.tables import ProcessedEventRow
-from shared.auth import TenantResolver
-from shared.consuming import run_consumer
-from shared.erasure_runner import run_erasures
-from shared.idempotency import keep_processed_events
+from shared.lifespan import service_runtime
 from shared.service import (
-    background,
     build_app,
-    open_database,
-    open_healing_producer,
     standard_checks,
 )
 
@@ -38,58 +31,21 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            database = await stack.enter_async_context(open_database(settings))
-            app.state.database = database
-            app.state.tenant_resolver = TenantResolver(
-                database.sessions, ttl_seconds=settings.key_cache_seconds
-            )
+        async with service_runtime(app, settings, "equivalents") as runtime:
+            database = runtime.database
             context = Context(database.sessions, shipped)
             app.state.context = context
-            await stack.enter_async_context(
-                background(
-                    "equivalents-catalog-notices",
-                    lambda: follow_catalog_changes(database.engine, context.catalogs),
-                )
+            await runtime.run(
+                "catalog-notices",
+                lambda: follow_catalog_changes(database.engine, context.catalogs),
             )
-            producer = await stack.enter_async_context(
-                open_healing_producer(settings, client_id="ampm-equivalents")
+            await runtime.consume(
+                "events", subscription(settings), batch_handler(database.sessions)
             )
-            events = batch_handler(database.sessions)
-            await stack.enter_async_context(
-                background(
-                    "equivalents-events",
-                    lambda: run_consumer(
-                        settings, subscription(settings), events, producer=producer
-                    ),
-                )
-            )
-            await stack.enter_async_context(
-                background("equivalents-digests", lambda: run_digester(settings, context))
-            )
-            await stack.enter_async_context(
-                background(
-                    "equivalents-erasures",
-                    lambda: run_erasures(
-                        settings,
-                        database.sessions,
-                        "equivalents",
-                        handlers.apply_erasure,
-                        producer=producer,
-                    ),
-                )
-            )
-            await stack.enter_async_context(
-                background(
-                    "equivalents-retention",
-                    lambda: keep_processed_events(
-                        database.sessions,
-                        ProcessedEventRow,
-                        retention=timedelta(
-                            days=settings.equivalents_processed_event_retention_days
-                        ),
-                    ),
-                )
+            await runtime.run("digests", lambda: run_digester(settings, context))
+            await runtime.apply_erasures(handlers.apply_erasure)
+            await runtime.forget_processed(
+                ProcessedEventRow, days=settings.equivalents_processed_event_retention_days
             )
             yield
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -19,16 +19,11 @@ from services.ingest.schemas import SegmentErrorBody
 from services.ingest.segment import SegmentLimits
 from services.ingest.settings import IngestSettings
 from shared import tenant_api
-from shared.auth import TenantResolver
-from shared.consuming import run_consumer
-from shared.erasure_runner import run_erasures
 from shared.errors import ApiError
+from shared.lifespan import service_runtime
 from shared.openapi import ERROR_SCHEMA, install_openapi
 from shared.service import (
-    background,
     build_app,
-    open_database,
-    open_healing_producer,
     publishing_check,
     standard_checks,
 )
@@ -50,18 +45,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            database = await stack.enter_async_context(open_database(settings))
-            app.state.database = database
-            app.state.tenant_resolver = TenantResolver(
-                database.sessions, ttl_seconds=settings.key_cache_seconds
-            )
-            producer = await stack.enter_async_context(
-                open_healing_producer(settings, client_id="ampm-ingest")
-            )
-            ingestor = Context(
-                sessions=database.sessions,
-                producer=producer,
+        async with service_runtime(app, settings, "ingest") as runtime:
+            context = Context(
+                sessions=runtime.database.sessions,
+                producer=runtime.producer,
                 topics=Topics(settings.topic_namespace),
                 resolver=app.state.tenant_resolver,
                 buckets=TenantBuckets(
@@ -81,24 +68,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                 publish_timeout_seconds=settings.publish_timeout_seconds,
                 retry_after_seconds=settings.retry_after_seconds,
             )
-            app.state.context = ingestor
-            await stack.enter_async_context(
-                background(
-                    "ingest-erasures",
-                    lambda: run_erasures(
-                        settings, database.sessions, "ingest", apply_erasure, producer=producer
-                    ),
-                )
-            )
+            app.state.context = context
+            await runtime.apply_erasures(apply_erasure)
             if settings.raw_consumer_enabled:
-                raw = batch_handler(ingestor)
-                await stack.enter_async_context(
-                    background(
-                        "ingest-raw-consumer",
-                        lambda: run_consumer(
-                            settings, subscription(settings), raw, producer=producer
-                        ),
-                    )
+                await runtime.consume(
+                    "raw-consumer", subscription(settings), batch_handler(context)
                 )
             yield
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -15,15 +14,9 @@ from services.notifier.delivery import run_worker
 from services.notifier.handlers import Context, apply_erasure
 from services.notifier.settings import NotifierSettings
 from services.notifier.tables import ProcessedMessageRow
-from shared.auth import TenantResolver
-from shared.consuming import run_consumer
-from shared.erasure_runner import run_erasures
-from shared.idempotency import keep_processed_events
+from shared.lifespan import service_runtime
 from shared.service import (
-    background,
     build_app,
-    open_database,
-    open_healing_producer,
     publishing_check,
     standard_checks,
 )
@@ -37,55 +30,25 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            database = await stack.enter_async_context(open_database(settings))
-            app.state.database = database
-            app.state.tenant_resolver = TenantResolver(
-                database.sessions, ttl_seconds=settings.key_cache_seconds
-            )
+        async with service_runtime(app, settings, "notifier") as runtime:
             topics = Topics(settings.topic_namespace)
-            producer = await stack.enter_async_context(
-                open_healing_producer(settings, client_id="ampm-notifier")
-            )
-            notifier = Context(
-                sessions=database.sessions,
+            context = Context(
+                sessions=runtime.database.sessions,
                 settings=settings,
-                producer=producer,
+                producer=runtime.producer,
                 dead_letter_topic=topics.notifications_dlq,
                 schedule=settings.schedule(),
                 allowlist=settings.allowlist(),
             )
-            app.state.context = notifier
-            received = batch_handler(notifier, topics.digests)
-            await stack.enter_async_context(
-                background(
-                    "notifier-signals",
-                    lambda: run_consumer(
-                        settings, subscription(settings), received, producer=producer
-                    ),
-                )
+            app.state.context = context
+            await runtime.consume(
+                "signals", subscription(settings), batch_handler(context, topics.digests)
             )
-            await stack.enter_async_context(
-                background("notifier-delivery", lambda: run_worker(notifier))
+            await runtime.run("delivery", lambda: run_worker(context))
+            await runtime.forget_processed(
+                ProcessedMessageRow, days=settings.processed_message_retention_days
             )
-            await stack.enter_async_context(
-                background(
-                    "notifier-retention",
-                    lambda: keep_processed_events(
-                        database.sessions,
-                        ProcessedMessageRow,
-                        retention=timedelta(days=settings.processed_message_retention_days),
-                    ),
-                )
-            )
-            await stack.enter_async_context(
-                background(
-                    "notifier-erasures",
-                    lambda: run_erasures(
-                        settings, database.sessions, "notifier", apply_erasure, producer=producer
-                    ),
-                )
-            )
+            await runtime.apply_erasures(apply_erasure)
             yield
 
     app = build_app(
