@@ -10,12 +10,13 @@ pint evaluating every chain on every call (what the endpoint did before it compi
 (a) in-process: the same through ``Converter``, the pure domain call the endpoint makes, in a
 loop on one core;
 (b) HTTP: the same conversion through one uvicorn worker (``python -m services.equivalents`` in a
-subprocess, its events consumer running), from concurrent keep-alive httpx clients in this
+subprocess, its events consumer running), from concurrent keep-alive aiohttp clients in this
 process. Each request authenticates the secret key (cached), takes the tenant's catalog from the
 instance's cache (kept current by change notices) and its compiled chain, and serialises every
 equivalent with its trace.
 (c) the floor: ``GET /healthz`` on the same server and clients, the cost of the HTTP stack
-(uvicorn, middleware, the benchmark's own httpx clients on the same cores) with no work.
+(uvicorn, FastAPI routing and middleware, the benchmark's own clients on the same cores) with
+no work.
 Prints conversions/s of each and the ratios: (b)/(a) is the goal's; (b)/(a0) compares with
 in-process as it was; (b)/(c) says how much of the HTTP path is the conversion.
 

@@ -29,7 +29,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import orjson
 from load import closed_loop, wait_up
 
@@ -106,20 +105,10 @@ async def http_batches(url: str, key: str, clients: int, seconds: float) -> floa
     """Events/s through ``POST /v1/events`` with batches of 100 from concurrent clients."""
     body = orjson.dumps({"events": [native_event(i) for i in range(BATCH)]})
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    accepted = 0
-
-    async def client(http: httpx.AsyncClient, until: float) -> None:
-        nonlocal accepted
-        while time.perf_counter() < until:
-            response = await http.post("/v1/events", content=body, headers=headers)
-            response.raise_for_status()
-            accepted += BATCH
-
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(client(http, started + seconds) for _ in range(clients)))
-        return accepted / (time.perf_counter() - started)
+    requests, _, _ = await closed_loop(
+        url, "/v1/events", body, headers, clients=clients, seconds=seconds
+    )
+    return requests * BATCH
 
 
 async def http_singles(

@@ -1,4 +1,8 @@
-"""Closed-loop HTTP load for the benchmarks: concurrent keep-alive clients for a set time."""
+"""Closed-loop HTTP load for the benchmarks: concurrent keep-alive clients for a set time.
+
+The clients are aiohttp's: on these machines httpx's pure-Python HTTP/1.1 is the slower side
+of a loop against one uvicorn worker, and a benchmark must measure the server, not its client.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import statistics
 import subprocess
 import time
 
+import aiohttp
 import httpx
 
 
@@ -22,19 +27,20 @@ async def closed_loop(
     """POST ``content`` (GET when None) from ``clients`` loops for ``seconds``: requests/s, p50
     and p99 in ms."""
     latencies: list[float] = []
+    target = url.rstrip("/") + path
 
-    async def client(http: httpx.AsyncClient, until: float) -> None:
+    async def client(http: aiohttp.ClientSession, until: float) -> None:
         while time.perf_counter() < until:
             sent = time.perf_counter()
-            if content is None:
-                response = await http.get(path, headers=headers)
-            else:
-                response = await http.post(path, content=content, headers=headers)
-            response.raise_for_status()
+            method = "GET" if content is None else "POST"
+            async with http.request(method, target, data=content, headers=headers) as response:
+                await response.read()
+                response.raise_for_status()
             latencies.append(time.perf_counter() - sent)
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         started = time.perf_counter()
         await asyncio.gather(*(client(http, started + seconds) for _ in range(clients)))
         elapsed = time.perf_counter() - started
