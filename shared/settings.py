@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SQLITE_DEFAULT_URL = "sqlite+aiosqlite:///./ampm.db"
+
+
+def service_env(service: str) -> Callable[[str], str]:
+    """How a service names the environment variable of each of its own settings: field
+    ``consumer_group`` of the notifier is ``AMPM_NOTIFIER_CONSUMER_GROUP``. One convention
+    for every service; the field name still works as a keyword (``populate_by_name``)."""
+
+    def env(name: str) -> str:
+        return f"AMPM_{service}_{name}".upper()
+
+    return env
 
 
 class ServiceSettings(BaseSettings):

@@ -108,7 +108,7 @@ async def sign_in(
         httponly=True,
         samesite="lax",
         secure=_secure(request),
-        max_age=int(console.settings.console_session_hours * 3600),
+        max_age=int(console.settings.session_hours * 3600),
     )
     response.delete_cookie(NONCE_COOKIE)
     return response
@@ -166,7 +166,7 @@ async def _account(
     share_url = f"{request.base_url}shared/{new_share}" if new_share else None
     return _signed_in(
         request, console, viewer, "account.html", page=page, shares=shares, now=utc_now(),
-        new_share_url=share_url, share_days=console.settings.console_share_days, shared=False,
+        new_share_url=share_url, share_days=console.settings.share_days, shared=False,
     )  # fmt: skip
 
 

@@ -75,15 +75,15 @@ def _render_error(
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     """Build the console; the lifespan opens the database and an HTTP client to the services."""
     settings = settings or ConsoleSettings()
-    secret = settings.console_session_secret
+    secret = settings.session_secret
     if secret is None:
         log.warning("console_session_secret_unset", effect="sessions end on restart")
         secret = secrets.token_urlsafe(32)
     urls = {
-        "ingest": settings.console_ingest_url.rstrip("/"),
-        "correlation": settings.console_correlation_url.rstrip("/"),
-        "equivalents": settings.console_equivalents_url.rstrip("/"),
-        "notifier": settings.console_notifier_url.rstrip("/"),
+        "ingest": settings.ingest_url.rstrip("/"),
+        "correlation": settings.correlation_url.rstrip("/"),
+        "equivalents": settings.equivalents_url.rstrip("/"),
+        "notifier": settings.notifier_url.rstrip("/"),
     }
 
     @asynccontextmanager
@@ -92,7 +92,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             database = await stack.enter_async_context(open_database(settings))
             app.state.database = database
             http = await stack.enter_async_context(
-                httpx.AsyncClient(timeout=settings.console_api_timeout_seconds)
+                httpx.AsyncClient(timeout=settings.api_timeout_seconds)
             )
             app.state.console = Console(
                 settings, database.sessions, Gateway(http, urls), Sealer(secret)

@@ -72,7 +72,7 @@ async def sign_in(console: Console, key: str, now: datetime) -> str:
                 tenant_name=keys["tenant"]["name"],
                 sealed_key=console.sealer.seal(key),
                 created_at=now,
-                expires_at=now + timedelta(hours=console.settings.console_session_hours),
+                expires_at=now + timedelta(hours=console.settings.session_hours),
             ),
         )
     return token
@@ -167,7 +167,7 @@ async def create_share(
     """A read-only link to the account's page for ``days``; returns its token (shown once)."""
     await account_page(console, viewer, account_id, now.date())  # the account must exist
     token = new_token()
-    lifetime = max(1, min(days, console.settings.console_share_max_days))
+    lifetime = max(1, min(days, console.settings.share_max_days))
     async with console.sessions.begin() as session:
         store.add_share(
             session,

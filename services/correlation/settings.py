@@ -9,56 +9,56 @@ from pydantic import Field
 from services.correlation.buckets import PeriodUnit
 from services.correlation.drops import DropRule
 from services.correlation.risk import RiskThresholds
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, service_env
+
+_env = service_env("correlation")
 
 
 class CorrelationSettings(ServiceSettings):
-    port: int = Field(default=8002, validation_alias="AMPM_CORRELATION_PORT")
-    consumer_group: str = Field(
-        default="ampm-correlation", validation_alias="AMPM_CORRELATION_CONSUMER_GROUP"
-    )
+    port: int = Field(default=8002, validation_alias=_env("port"))
+    consumer_group: str = Field(default="ampm-correlation", validation_alias=_env("consumer_group"))
     max_poll_records: int = Field(
         default=6000,
         ge=1,
-        validation_alias="AMPM_CORRELATION_MAX_POLL_RECORDS",
+        validation_alias=_env("max_poll_records"),
         description="Records per poll across partitions; each partition's share is applied in "
         "one transaction, the partitions concurrently.",
     )
     period_unit: PeriodUnit = Field(
         default=PeriodUnit.WEEK,
-        validation_alias="AMPM_CORRELATION_PERIOD_UNIT",
+        validation_alias=_env("period_unit"),
         description="Bucket length: week (ISO weeks) or day.",
     )
     evaluation_periods: int = Field(
         default=26,
         ge=4,
-        validation_alias="AMPM_CORRELATION_EVALUATION_PERIODS",
+        validation_alias=_env("evaluation_periods"),
         description="How many periods of buckets the rules and the AM/PM view load.",
     )
     health_change_points: float = Field(
         default=1.0,
         ge=0,
-        validation_alias="AMPM_CORRELATION_HEALTH_CHANGE_POINTS",
+        validation_alias=_env("health_change_points"),
         description="Publish health.changed when the score moved by at least this much.",
     )
     max_lag: int = Field(
         default=4,
         ge=0,
         le=12,
-        validation_alias="AMPM_CORRELATION_MAX_LAG",
+        validation_alias=_env("max_lag"),
         description="Lead/lag analysis tries lags 0..max_lag periods.",
     )
     min_points: int = Field(
         default=10,
         ge=5,
-        validation_alias="AMPM_CORRELATION_MIN_POINTS",
+        validation_alias=_env("min_points"),
         description="Periods with both series known below which a pair is insufficient evidence.",
     )
     false_discovery_rate: float = Field(
         default=0.05,
         gt=0,
         lt=0.5,
-        validation_alias="AMPM_CORRELATION_FALSE_DISCOVERY_RATE",
+        validation_alias=_env("false_discovery_rate"),
         description="Benjamini-Hochberg level of the moves_objective verdicts, per plan and "
         "per cohort.",
     )
@@ -66,29 +66,29 @@ class CorrelationSettings(ServiceSettings):
         default=0.01,
         gt=0,
         lt=0.5,
-        validation_alias="AMPM_CORRELATION_COHORT_ALPHA",
+        validation_alias=_env("cohort_alpha"),
         description="Family-wise error (Holm) of a cohort's moves_objective verdicts, which "
         "decide the ideal itinerary.",
     )
     cohort_min_accounts: int = Field(
         default=3,
         ge=3,
-        validation_alias="AMPM_CORRELATION_COHORT_MIN_ACCOUNTS",
+        validation_alias=_env("cohort_min_accounts"),
         description="Accounts with evidence needed before a cohort pools a pair.",
     )
     reorganization_role_changes: int = Field(
-        default=3, ge=1, validation_alias="AMPM_CORRELATION_REORGANIZATION_ROLE_CHANGES"
+        default=3, ge=1, validation_alias=_env("reorganization_role_changes")
     )
     reorganization_window_days: int = Field(
-        default=30, ge=1, validation_alias="AMPM_CORRELATION_REORGANIZATION_WINDOW_DAYS"
+        default=30, ge=1, validation_alias=_env("reorganization_window_days")
     )
     reorganization_quiet_days: int = Field(
-        default=30, ge=1, validation_alias="AMPM_CORRELATION_REORGANIZATION_QUIET_DAYS"
+        default=30, ge=1, validation_alias=_env("reorganization_quiet_days")
     )
     adoption_drop_z: float = Field(
         default=3.0,
         gt=0,
-        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_Z",
+        validation_alias=_env("adoption_drop_z"),
         description="How many standard errors of the account's own noise a lasting usage drop "
         "must reach (moved to the t quantile for the estimated dispersion).",
     )
@@ -96,59 +96,59 @@ class CorrelationSettings(ServiceSettings):
         default=0.25,
         gt=0,
         lt=1,
-        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_MIN_SHARE",
+        validation_alias=_env("adoption_drop_min_share"),
         description="A drop smaller than this share of the baseline is never raised.",
     )
     adoption_drop_min_expected: float = Field(
         default=10.0,
         ge=0,
-        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_MIN_EXPECTED",
+        validation_alias=_env("adoption_drop_min_expected"),
         description="Usage events the baseline predicts for the dropped periods, at least.",
     )
     adoption_drop_z_robust: float = Field(
         default=2.0,
         ge=0,
-        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_Z_ROBUST",
+        validation_alias=_env("adoption_drop_z_robust"),
         description="How far below the baseline the dropped periods must still lie without "
         "their lowest one: a drop does not rest on a single week.",
     )
     adoption_drop_single_period_z: float = Field(
         default=3.5,
         gt=0,
-        validation_alias="AMPM_CORRELATION_ADOPTION_DROP_SINGLE_PERIOD_Z",
+        validation_alias=_env("adoption_drop_single_period_z"),
         description="The z a drop seen in the latest period only must reach: one low period "
         "needs stronger evidence than a run of them.",
     )
     adoption_baseline_periods: int = Field(
         default=12,
         ge=4,
-        validation_alias="AMPM_CORRELATION_ADOPTION_BASELINE_PERIODS",
+        validation_alias=_env("adoption_baseline_periods"),
         description="Periods before a suspected drop that form its baseline, at most.",
     )
     off_track_periods: int = Field(
         default=3,
         ge=1,
-        validation_alias="AMPM_CORRELATION_OFF_TRACK_PERIODS",
+        validation_alias=_env("off_track_periods"),
         description="Consecutive complete periods an activity must miss its target.",
     )
     off_track_tolerance: float = Field(
         default=0.2,
         ge=0,
         lt=1,
-        validation_alias="AMPM_CORRELATION_OFF_TRACK_TOLERANCE",
+        validation_alias=_env("off_track_tolerance"),
         description="A period misses when it is this share below (above) the target.",
     )
     achieved_periods: int = Field(
         default=2,
         ge=1,
-        validation_alias="AMPM_CORRELATION_ACHIEVED_PERIODS",
+        validation_alias=_env("achieved_periods"),
         description="Ended periods an objective must hold its target to count as achieved.",
     )
     at_risk_confidence: float = Field(
         default=0.98,
         gt=0,
         lt=1,
-        validation_alias="AMPM_CORRELATION_AT_RISK_CONFIDENCE",
+        validation_alias=_env("at_risk_confidence"),
         description="Level of the projection's prediction interval: an objective is at risk "
         "only when the target lies beyond its favourable end. High, because every account is "
         "judged again each period.",
@@ -156,18 +156,18 @@ class CorrelationSettings(ServiceSettings):
     allowed_lateness_seconds: float = Field(
         default=3600.0,
         ge=0,
-        validation_alias="AMPM_CORRELATION_ALLOWED_LATENESS_SECONDS",
+        validation_alias=_env("allowed_lateness_seconds"),
         description="How late an event may arrive after its period ended: a period is complete "
         "for an account once its watermark (latest occurred_at applied) passes the period's "
         "end by this much.",
     )
     outbox_poll_seconds: float = Field(
-        default=0.5, gt=0, validation_alias="AMPM_CORRELATION_OUTBOX_POLL_SECONDS"
+        default=0.5, gt=0, validation_alias=_env("outbox_poll_seconds")
     )
     sweep_interval_seconds: float = Field(
         default=3600.0,
         gt=0,
-        validation_alias="AMPM_CORRELATION_SWEEP_INTERVAL_SECONDS",
+        validation_alias=_env("sweep_interval_seconds"),
         description="Accounts not evaluated for this long are re-evaluated without new events, "
         "and an account whose data lags the wall clock by more than a period is judged by the "
         "wall clock once no event reached it for this long.",
@@ -175,7 +175,7 @@ class CorrelationSettings(ServiceSettings):
     tail_idle_seconds: float = Field(
         default=10.0,
         ge=0,
-        validation_alias="AMPM_CORRELATION_TAIL_IDLE_SECONDS",
+        validation_alias=_env("tail_idle_seconds"),
         description="An account whose data reaches the period before the last one the wall "
         "clock completed is judged by the wall clock once no event reached it for this long "
         "(an account that lags further waits the sweep interval: a paused backfill is not a "
@@ -184,17 +184,15 @@ class CorrelationSettings(ServiceSettings):
     sweep_max_backlog: int = Field(
         default=1000,
         ge=0,
-        validation_alias="AMPM_CORRELATION_SWEEP_MAX_BACKLOG",
+        validation_alias=_env("sweep_max_backlog"),
         description="Events the consumer group may have left to read for the sweeper to judge "
         "quiet accounts by the wall clock; above it the sweep waits (a backfill in progress).",
     )
-    sweep_batch_size: int = Field(
-        default=100, ge=1, validation_alias="AMPM_CORRELATION_SWEEP_BATCH_SIZE"
-    )
+    sweep_batch_size: int = Field(default=100, ge=1, validation_alias=_env("sweep_batch_size"))
     processed_event_retention_days: float = Field(
         default=14,
         gt=0,
-        validation_alias="AMPM_CORRELATION_PROCESSED_EVENT_RETENTION_DAYS",
+        validation_alias=_env("processed_event_retention_days"),
         description="How long event ids are remembered to skip redeliveries; keep it longer "
         "than the events topic keeps messages.",
     )

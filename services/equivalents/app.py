@@ -45,7 +45,7 @@ def create_app(settings: EquivalentsSettings | None = None) -> FastAPI:
             await runtime.run("digests", lambda: run_digester(settings, context))
             await runtime.apply_erasures(handlers.apply_erasure)
             await runtime.forget_processed(
-                ProcessedEventRow, days=settings.equivalents_processed_event_retention_days
+                ProcessedEventRow, days=settings.processed_event_retention_days
             )
             yield
 

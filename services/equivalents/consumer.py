@@ -18,7 +18,7 @@ def subscription(settings: EquivalentsSettings) -> Subscription:
     """The equivalents consumer group on the events topic."""
     return Subscription(
         name="equivalents-events",
-        group=settings.equivalents_consumer_group,
+        group=settings.consumer_group,
         topics=lambda topics: (topics.events,),
         dead_letters=lambda topics: topics.events_dlq,
     )

@@ -38,7 +38,7 @@ async def run_digester(settings: EquivalentsSettings, context: Context) -> None:
                 while True:
                     await digest_once(settings, context, producer, topics)
                     backoff = 0.5
-                    await asyncio.sleep(settings.equivalents_digest_poll_seconds)
+                    await asyncio.sleep(settings.digest_poll_seconds)
         except TRANSIENT_ERRORS as exc:
             log.warning("digests_postponed", error=repr(exc)[:300])
             await asyncio.sleep(backoff)
@@ -50,11 +50,11 @@ async def digest_once(
 ) -> tuple[int, int]:
     """Write the due digests, unless usage still waits in the topic (a backfill, a restart:
     its totals would be short), then publish every unpublished one; (written, published)."""
-    group = settings.topic_namespace + settings.equivalents_consumer_group
+    group = settings.topic_namespace + settings.consumer_group
     backlog = await group_backlog(settings.kafka_bootstrap_servers, group, topics.events)
     written = 0
-    if backlog <= settings.equivalents_digest_max_backlog:
-        delay = timedelta(seconds=settings.equivalents_digest_delay_seconds)
+    if backlog <= settings.digest_max_backlog:
+        delay = timedelta(seconds=settings.digest_delay_seconds)
         written = await handlers.produce_digests(context, utc_now(), delay)
     published = 0
     while True:

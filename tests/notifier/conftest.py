@@ -22,11 +22,11 @@ def notifier_settings(base_settings: dict[str, Any]) -> NotifierSettings:
     """Short retry delays, no jitter, the loopback network allowlisted for receivers."""
     return NotifierSettings(
         **base_settings,
-        notifier_allowed_cidrs="127.0.0.0/8",
-        notifier_retry_schedule="0,0.3,0.3",
-        notifier_retry_jitter=0,
-        notifier_worker_poll_seconds=0.2,
-        notifier_webhook_timeout_seconds=5,
+        allowed_cidrs="127.0.0.0/8",
+        retry_schedule="0,0.3,0.3",
+        retry_jitter=0,
+        worker_poll_seconds=0.2,
+        webhook_timeout_seconds=5,
     )
 
 

@@ -160,10 +160,10 @@ async def test_deliveries_pending_when_the_endpoint_is_disabled_are_dead_lettere
     # second one meets a 410 and the endpoint is disabled.
     settings = NotifierSettings(
         **base_settings,
-        notifier_allowed_cidrs="127.0.0.0/8",
-        notifier_retry_schedule="0,600",
-        notifier_retry_jitter=0,
-        notifier_worker_poll_seconds=0.2,
+        allowed_cidrs="127.0.0.0/8",
+        retry_schedule="0,600",
+        retry_jitter=0,
+        worker_poll_seconds=0.2,
     )
     recorder, receiver_url = receiver
     recorder.plan("/gone", Reply(500), Reply(410))

@@ -33,9 +33,15 @@ def test_compose_runs_each_service_with_its_module_and_default_port() -> None:
         )
 
 
+def _environment_names(settings: type[ServiceSettings]) -> set[str]:
+    return {
+        field.validation_alias if isinstance(field.validation_alias, str) else f"AMPM_{name}"
+        for name, field in settings.model_fields.items()
+    }
+
+
 def test_compose_environment_uses_only_real_settings() -> None:
-    known = {f"AMPM_{name.upper()}" for name in ServiceSettings.model_fields}
-    known |= {f"AMPM_{name.upper()}" for name in ConsoleSettings.model_fields}
+    known = {name.upper() for name in _environment_names(ConsoleSettings)}
     for name in [*SERVICES, "migrate"]:
         environment = _compose()["services"][name]["environment"]
         assert set(environment) <= known, set(environment) - known

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import ast
 import configparser
+import importlib
 from pathlib import Path
 
 import pytest
 
 from ampm.migrate import version_locations
+from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,3 +56,21 @@ def test_the_alembic_cli_reads_the_folders_ampm_migrate_reads() -> None:
     listed = [ROOT / part for part in config["alembic"]["version_locations"].split()]
     assert listed[0] == ROOT / "shared" / "migrations"
     assert sorted(listed) == sorted(version_locations())
+
+
+@pytest.mark.parametrize("service", (*SERVICES, "console"))
+def test_every_own_setting_is_named_ampm_service_field_in_the_environment(service: str) -> None:
+    module = importlib.import_module(f"services.{service}.settings")
+    (settings,) = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, ServiceSettings)
+        and value is not ServiceSettings
+    ]  # fmt: skip
+    own = {
+        name: field.validation_alias
+        for name, field in settings.model_fields.items()
+        if name not in ServiceSettings.model_fields
+    }
+    assert own, f"{service} has no settings of its own"
+    assert own == {name: f"AMPM_{service}_{name}".upper() for name in own}
