@@ -14,20 +14,18 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.correlation import risk, store
+from services.correlation import lifecycle, risk, store
 from services.correlation.batch import BatchFold
 from services.correlation.evaluation import (
     USAGE_METRIC,
 )
 from services.correlation.settings import CorrelationSettings
+from services.correlation.tables import PersonRow
 from shared.erasure import Suppression, strings_in
 from shared.erasure_runner import suppression
 from shared.events import Envelope, EventKind
 
 AccountKey = tuple[str, str]
-
-SPONSOR_ASSIGNED = "sponsor.assigned"
-ROLE_CHANGED_MARK = "role_changed"
 
 
 @dataclass
@@ -167,102 +165,52 @@ async def _drain_pending(
                 _attribute(event, account_id, fold, batch)
 
 
-# Underscored properties are transport metadata (ingest's ``_segment``: the Segment call type
-# and its timestamps), not something the customer said about the account.
-METADATA_PREFIX = "_"
-
-
 async def _apply_lifecycle(
     session: AsyncSession, event: Envelope, attribution: _Attribution, now: datetime
 ) -> None:
-    """People, accounts and organisational marks from lifecycle events."""
-    tenant_id, props = event.tenant_id, event.properties
+    """People, accounts, marks and plan roles as ``lifecycle.decide`` says the event changes
+    them; people it names and the store does not know yet are created."""
+    tenant_id = event.tenant_id
     account_id = attribution.account_of(event)
-    match event.name:
-        case "account.identified" if event.account_id is not None:
-            traits = {k: v for k, v in props.items() if not k.startswith(METADATA_PREFIX)}
-            await store.identify_account(session, tenant_id, event.account_id, traits, now)
-            if event.person_id is not None:
-                person = await store.person(session, tenant_id, event.person_id, event.occurred_at)
-                person.account_id = event.account_id
-                attribution.link(tenant_id, event.person_id, event.account_id)
-        case "person.identified" if event.person_id is not None:
-            person = await store.person(session, tenant_id, event.person_id, event.occurred_at)
-            if event.account_id is not None:
-                person.account_id = event.account_id
-                attribution.link(tenant_id, event.person_id, event.account_id)
-            role = props.get("role")
-            if isinstance(role, str) and role != person.role:
-                if person.role is not None and person.account_id is not None:
-                    await store.add_mark(
-                        session, tenant_id, person.account_id, ROLE_CHANGED_MARK, event.occurred_at
-                    )
-                person.role = role
-            if isinstance(props.get("title"), str):
-                person.title = props["title"]
-            if isinstance(props.get("name"), str):
-                person.name = props["name"]
-            supervisor = props.get("supervisor_id") or props.get("manager_id")
-            if isinstance(supervisor, str) and supervisor:
-                person.supervisor_id = supervisor
-            status = props.get("status")
-            person.status = (
-                status if isinstance(status, str) else ("active" if role else person.status)
-            )
-            person.changed_at = event.occurred_at
-        case "person.aliased" if event.person_id is not None and props.get("previous_id"):
-            current = await store.person(session, tenant_id, event.person_id, event.occurred_at)
-            previous = await store.person(
-                session, tenant_id, str(props["previous_id"]), event.occurred_at
-            )
-            if current.account_id is None and previous.account_id is not None:
-                current.account_id = previous.account_id
-                attribution.link(tenant_id, current.person_id, previous.account_id)
-            elif current.account_id is not None and previous.account_id is None:
-                previous.account_id = current.account_id
-                attribution.link(tenant_id, previous.person_id, current.account_id)
-            current.role = current.role or previous.role
-        case "stakeholder.departed":
-            person_id = props.get("person_id") or event.person_id
-            if person_id:
-                person = await store.person(session, tenant_id, str(person_id), event.occurred_at)
-                if isinstance(props.get("role"), str):
-                    person.role = props["role"]
-                person.status = "departed"
-                person.changed_at = event.occurred_at
-                person.account_id = person.account_id or account_id
-        case "sponsor.assigned" | "adoption_owner.assigned":
-            person_id = props.get("person_id") or event.person_id
-            if person_id and account_id:
-                await _assign(session, event, str(person_id), account_id, attribution)
-        case risk.REORGANIZATION_EVENT if account_id is not None:
-            await store.add_mark(
-                session, tenant_id, account_id, risk.REORGANIZATION_EVENT, event.occurred_at
-            )
-        case _:
-            pass
+    rows = {
+        person_id: await store.person(session, tenant_id, person_id, event.occurred_at)
+        for person_id in lifecycle.people_named(event, account_id)
+    }
+    change = lifecycle.decide(
+        event, account_id, {person_id: _person(row) for person_id, row in rows.items()}
+    )
+    if change.traits is not None and event.account_id is not None:
+        await store.identify_account(session, tenant_id, event.account_id, change.traits, now)
+    for person in change.people:
+        _write(rows[person.person_id], person)
+    for person_id in change.links:
+        linked = rows[person_id].account_id
+        if linked is not None:
+            attribution.link(tenant_id, person_id, linked)
+    for mark in change.marks:
+        await store.add_mark(session, tenant_id, mark.account_id, mark.kind, mark.at)
+    if change.plan_role is not None:
+        role = change.plan_role
+        plan = await store.get_plan(session, tenant_id, role.account_id)
+        if plan is not None:
+            named = plan.model_copy(update={role.field: role.person_id})
+            await store.put_plan(session, tenant_id, named, event.occurred_at)
 
 
-async def _assign(
-    session: AsyncSession,
-    event: Envelope,
-    person_id: str,
-    account_id: str,
-    attribution: _Attribution,
-) -> None:
-    """A named successor: the person takes the role and the plan names them."""
-    role = "sponsor" if event.name == SPONSOR_ASSIGNED else "adoption_owner"
-    person = await store.person(session, event.tenant_id, person_id, event.occurred_at)
-    if person.role is not None and person.role != role:
-        await store.add_mark(
-            session, event.tenant_id, account_id, ROLE_CHANGED_MARK, event.occurred_at
-        )
-    person.role, person.status, person.changed_at = role, "active", event.occurred_at
-    person.account_id = account_id
-    attribution.link(event.tenant_id, person_id, account_id)
-    plan = await store.get_plan(session, event.tenant_id, account_id)
-    if plan is not None:
-        update = {"sponsor_id" if role == "sponsor" else "adoption_owner_id": person_id}
-        await store.put_plan(
-            session, event.tenant_id, plan.model_copy(update=update), event.occurred_at
-        )
+def _person(row: PersonRow) -> lifecycle.Person:
+    return lifecycle.Person(
+        person_id=row.person_id,
+        changed_at=row.changed_at,
+        account_id=row.account_id,
+        role=row.role,
+        status=row.status,
+        title=row.title,
+        name=row.name,
+        supervisor_id=row.supervisor_id,
+    )
+
+
+def _write(row: PersonRow, person: lifecycle.Person) -> None:
+    row.account_id, row.role, row.status = person.account_id, person.role, person.status
+    row.title, row.name, row.supervisor_id = person.title, person.name, person.supervisor_id
+    row.changed_at = person.changed_at

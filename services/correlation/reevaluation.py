@@ -22,7 +22,8 @@ from services.correlation.evaluation import (
     plan_metrics,
     stamp_event_decision,
 )
-from services.correlation.intake import ROLE_CHANGED_MARK, AppliedBatch
+from services.correlation.intake import AppliedBatch
+from services.correlation.lifecycle import ROLE_CHANGED_MARK
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import HealthSnapshotRow, SignalRow
 from shared.clock import timestamp
