@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from services.notifier.app import create_app
 from services.notifier.settings import NotifierSettings
 from shared.signals import SignalChange, SignalChangeType, SignalType
 from shared.topics import Topics
@@ -85,3 +87,22 @@ async def publish(
         await producer.send_and_wait(
             topic, change.to_value(), key=change.key, headers=change.headers()
         )
+
+
+async def register(
+    client: httpx.AsyncClient, url: str, event_types: list[str] | None = None
+) -> dict[str, Any]:
+    """Register an endpoint through the API; returns its body (with its secret)."""
+    response = await client.post(
+        "/v1/webhooks/endpoints", json={"url": url, "event_types": event_types or []}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@asynccontextmanager
+async def running(settings: NotifierSettings, secret_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A notifier served on 127.0.0.1 and a client of it with the tenant's secret key."""
+    async with serve_app(create_app(settings)) as base, api(base, secret_key) as client:
+        yield client

@@ -1,16 +1,11 @@
-"""The notifier end to end: signals topic -> recommendations -> signed webhooks to real receivers."""
+"""Webhook delivery to real receivers: retries on schedule, endpoints disabled and dead letters, replay, rotation, restarts, two instances, HTTPS."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 import trustme
@@ -20,11 +15,9 @@ from standardwebhooks.webhooks import Webhook
 from services.notifier.app import create_app
 from services.notifier.resolver import resolve
 from services.notifier.settings import NotifierSettings
-from shared.digests import Cadence, DigestEquivalent, ValueDigest
-from shared.signals import SignalType
 from shared.tenant_store import CreatedTenant
 from shared.topics import Topics
-from tests.notifier.conftest import api, publish, raised
+from tests.notifier.conftest import api, publish, raised, register, running
 from tests.notifier.receiver import Receiver, Reply
 from tests.support.kafka import read_records
 from tests.support.servers import serve_app
@@ -33,69 +26,7 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 
-async def _register(
-    client: httpx.AsyncClient, url: str, event_types: list[str] | None = None
-) -> dict[str, Any]:
-    response = await client.post(
-        "/v1/webhooks/endpoints", json={"url": url, "event_types": event_types or []}
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-@asynccontextmanager
-async def running(settings: NotifierSettings, secret_key: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A notifier served on 127.0.0.1 and a client of it with the tenant's secret key."""
-    async with serve_app(create_app(settings)) as base, api(base, secret_key) as client:
-        yield client
-
-
-async def test_signal_becomes_a_recommendation_and_verified_webhooks(
-    notifier_settings: NotifierSettings,
-    tenant: CreatedTenant,
-    receiver: tuple[Receiver, str],
-    signals_producer: AIOKafkaProducer,
-) -> None:
-    recorder, receiver_url = receiver
-    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
-        endpoint = await _register(client, receiver_url + "/all")
-        assert endpoint["secret"].startswith("whsec_")
-        first = raised(tenant.tenant.id, "chg-1")
-        # The duplicate is skipped; chg-2 on the same partition proves it was consumed.
-        await publish(signals_producer, notifier_settings, [first, first])
-        await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "chg-2")])
-        await recorder.wait_until(lambda: len(recorder.at("/all")) >= 4)
-
-        verifier = Webhook(endpoint["secret"])
-        types = []
-        for request in recorder.at("/all"):
-            payload = verifier.verify(request.body, request.headers)
-            assert request.body == orjson.dumps(orjson.loads(request.body))  # compact
-            types.append(payload["type"])
-        assert sorted(types) == ["recommendation.created"] * 2 + ["signal.raised"] * 2
-
-        page = await client.get("/v1/recommendations", params={"account_id": "acme", "limit": 1})
-        assert page.status_code == 200, page.text
-        first_page = page.json()
-        assert len(first_page["data"]) == 1 and first_page["next_cursor"]
-        recommendation = first_page["data"][0]
-        assert recommendation["signal_change_id"] == "chg-1"
-        assert recommendation["category"] == "bad_weather"
-        assert recommendation["links"]["ampm"] == ("http://127.0.0.1:8002/v1/accounts/acme/ampm")
-        rest = await client.get(
-            "/v1/recommendations",
-            params={"account_id": "acme", "cursor": first_page["next_cursor"]},
-        )
-        assert [r["signal_change_id"] for r in rest.json()["data"]] == ["chg-2"]
-        one = await client.get(f"/v1/recommendations/{recommendation['id']}")
-        assert one.status_code == 200 and one.json() == recommendation
-        assert recommendation["created_at"].endswith("Z")
-        missing = await client.get("/v1/recommendations/rec_missing")
-        assert missing.status_code == 404
-        assert missing.json()["error"]["field"] == "recommendation_id"
-        await asyncio.sleep(0)  # nothing more is expected: exactly four webhooks
-        assert len(recorder.at("/all")) == 4
+pytestmark = pytest.mark.integration
 
 
 async def test_receiver_failing_twice_gets_one_delivery_after_three_attempts(
@@ -107,7 +38,7 @@ async def test_receiver_failing_twice_gets_one_delivery_after_three_attempts(
     recorder, receiver_url = receiver
     recorder.plan("/flaky", Reply(500), Reply(503, {"Retry-After": "0"}))
     async with running(notifier_settings, tenant.secret_key.plaintext) as client:
-        await _register(client, receiver_url + "/flaky", ["signal.raised"])
+        await register(client, receiver_url + "/flaky", ["signal.raised"])
         await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "f-1")])
         await recorder.wait_until(lambda: len(recorder.succeeded("/flaky")) == 1)
 
@@ -137,8 +68,8 @@ async def test_gone_disables_the_endpoint_and_tells_the_other_endpoints(
     recorder, receiver_url = receiver
     recorder.plan("/gone", Reply(410))
     async with running(notifier_settings, tenant.secret_key.plaintext) as client:
-        gone = await _register(client, receiver_url + "/gone", ["signal.raised"])
-        await _register(client, receiver_url + "/ops", ["endpoint.disabled"])
+        gone = await register(client, receiver_url + "/gone", ["signal.raised"])
+        await register(client, receiver_url + "/ops", ["endpoint.disabled"])
         await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "g-1")])
         await recorder.wait_until(lambda: len(recorder.at("/ops")) == 1)
 
@@ -168,7 +99,7 @@ async def test_deliveries_pending_when_the_endpoint_is_disabled_are_dead_lettere
     recorder, receiver_url = receiver
     recorder.plan("/gone", Reply(500), Reply(410))
     async with running(settings, tenant.secret_key.plaintext) as client:
-        endpoint = await _register(client, receiver_url + "/gone", ["signal.raised"])
+        endpoint = await register(client, receiver_url + "/gone", ["signal.raised"])
         await publish(signals_producer, settings, [raised(tenant.tenant.id, "p-1")])
         await recorder.wait_until(lambda: len(recorder.at("/gone")) == 1)
         first = recorder.at("/gone")[0].webhook_id
@@ -207,7 +138,7 @@ async def test_dead_letter_after_the_schedule_then_replay_delivers(
     recorder, receiver_url = receiver
     recorder.plan("/down", Reply(500), Reply(500), Reply(502))
     async with running(notifier_settings, tenant.secret_key.plaintext) as client:
-        endpoint = await _register(client, receiver_url + "/down", ["signal.raised"])
+        endpoint = await register(client, receiver_url + "/down", ["signal.raised"])
         await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "d-1")])
 
         dlq = Topics(notifier_settings.topic_namespace).notifications_dlq
@@ -241,7 +172,7 @@ async def test_rotated_secret_signs_with_both_secrets_during_the_grace_period(
 ) -> None:
     recorder, receiver_url = receiver
     async with running(notifier_settings, tenant.secret_key.plaintext) as client:
-        endpoint = await _register(client, receiver_url + "/rot", ["signal.raised"])
+        endpoint = await register(client, receiver_url + "/rot", ["signal.raised"])
         rotated = await client.post(f"/v1/webhooks/endpoints/{endpoint['id']}/rotate-secret")
         new_secret = rotated.json()["secret"]
         assert new_secret != endpoint["secret"]
@@ -266,7 +197,7 @@ async def test_deliveries_survive_a_restart_of_the_notifier(
     recorder.plan("/later", Reply(500))
     settings = notifier_settings.model_copy(update={"retry_schedule": "0,3,1"})
     async with running(settings, tenant.secret_key.plaintext) as client:
-        await _register(client, receiver_url + "/later", ["signal.raised"])
+        await register(client, receiver_url + "/later", ["signal.raised"])
         await publish(signals_producer, settings, [raised(tenant.tenant.id, "k-1")])
         await recorder.wait_until(lambda: len(recorder.at("/later")) == 1)
     # The first instance is gone before the retry came due; a new one on the same database
@@ -292,7 +223,7 @@ async def test_two_instances_deliver_each_attempt_once(
         api(first, tenant.secret_key.plaintext) as client,
     ):
         for path in ("/a", "/b"):
-            await _register(client, receiver_url + path, ["signal.raised"])
+            await register(client, receiver_url + path, ["signal.raised"])
         await publish(signals_producer, notifier_settings, changes)
 
         def done() -> bool:
@@ -322,121 +253,6 @@ async def test_two_instances_deliver_each_attempt_once(
             assert sorted(a["status_code"] for a in attempts) == [200, 200, 500, 500]
 
 
-@pytest.mark.parametrize(
-    ("url", "reason"),
-    [
-        ("http://10.0.0.1/hook", "private"),
-        ("http://169.254.169.254/", "metadata"),
-        ("ftp://example.com/hook", "scheme"),
-        ("https://hooks.example.com@169.254.169.254/", "userinfo"),
-        ("https://hooks.example.com\\@10.0.0.1/", "backslash"),
-        ("https://hooks%2eexample.com/", "percent-encoded"),
-    ],
-)
-async def test_registration_refuses_internal_destinations(
-    notifier_settings: NotifierSettings, tenant: CreatedTenant, url: str, reason: str
-) -> None:
-    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
-        response = await client.post("/v1/webhooks/endpoints", json={"url": url})
-        assert response.status_code == 422
-        error = response.json()["error"]
-        assert error["field"] == "url" and reason in error["message"]
-        bad_filter = await client.post(
-            "/v1/webhooks/endpoints",
-            json={"url": "http://127.0.0.1:9/x", "event_types": ["signals.*"]},
-        )
-        assert bad_filter.json()["error"]["field"] == "event_types"
-
-
-async def test_another_tenants_endpoints_and_messages_are_not_found(
-    notifier_settings: NotifierSettings,
-    tenant: CreatedTenant,
-    other_tenant: CreatedTenant,
-    receiver: tuple[Receiver, str],
-) -> None:
-    _recorder, receiver_url = receiver
-    async with (
-        serve_app(create_app(notifier_settings)) as base,
-        api(base, tenant.secret_key.plaintext) as owner,
-        api(base, other_tenant.secret_key.plaintext) as intruder,
-    ):
-        endpoint = await _register(owner, receiver_url + "/mine")
-        path = f"/v1/webhooks/endpoints/{endpoint['id']}"
-        assert (await intruder.get(path)).status_code == 404
-        assert (await intruder.patch(path, json={"enabled": False})).status_code == 404
-        assert (await intruder.delete(path)).status_code == 404
-        assert (await intruder.post(path + "/rotate-secret")).status_code == 404
-        assert (await intruder.get("/v1/webhooks/endpoints")).json() == []
-        assert (await intruder.get("/v1/webhooks/messages/msg_x/attempts")).status_code == 404
-        assert (await owner.get(path)).status_code == 200
-        unauthenticated = await httpx.AsyncClient(base_url=base).get("/v1/webhooks/endpoints")
-        assert unauthenticated.status_code == 401
-
-
-async def test_a_digest_is_delivered_once_and_an_arrival_quotes_the_value_delivered(
-    notifier_settings: NotifierSettings,
-    tenant: CreatedTenant,
-    receiver: tuple[Receiver, str],
-    signals_producer: AIOKafkaProducer,
-) -> None:
-    recorder, receiver_url = receiver
-    tenant_id = tenant.tenant.id
-    digest = ValueDigest(
-        id=ValueDigest.digest_id(tenant_id, "acme", "2026-W48"),
-        tenant_id=tenant_id,
-        account_id="acme",
-        cadence=Cadence.WEEKLY,
-        period="2026-W48",
-        period_start=date(2026, 11, 23),
-        period_end=date(2026, 11, 29),
-        action=(),
-        feel_good=(),
-        to_date=(
-            DigestEquivalent(
-                id="vehicle_miles",
-                kind="feel_good",
-                metric="solar_generation",
-                label="miles not driven",
-                text="about 18,055 miles not driven",
-                amount="18,055",
-                value=18055.1,
-                unit="mile",
-                source_title="US EPA Greenhouse Gas Equivalencies Calculator",
-                source_edition="2022 data",
-            ),
-        ),
-        since=date(2026, 6, 1),
-        occurred_at=datetime.now(UTC),
-    )
-    topic = Topics(notifier_settings.topic_namespace).digests
-    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
-        endpoint = await _register(client, receiver_url + "/value")
-        for _ in range(2):  # published again after a restart: the same id, one webhook
-            await signals_producer.send_and_wait(
-                topic, digest.to_value(), key=digest.key, headers=digest.headers()
-            )
-        # Digests and signals travel on two topics: the arrival comes once the digest is kept.
-        await recorder.wait_until(lambda: len(recorder.at("/value")) >= 1)
-        arrived = raised(tenant_id, "chg-arrived", signal_type=SignalType.OBJECTIVE_ACHIEVED)
-        await publish(signals_producer, notifier_settings, [arrived])
-        await recorder.wait_until(lambda: len(recorder.at("/value")) >= 3)
-        await asyncio.sleep(0.5)
-
-        verifier = Webhook(endpoint["secret"])
-        payloads = [verifier.verify(r.body, r.headers) for r in recorder.at("/value")]
-        assert sorted(p["type"] for p in payloads) == [
-            "recommendation.created",
-            "signal.raised",
-            "value.digest",
-        ]
-        (recommendation,) = [p["data"] for p in payloads if p["type"] == "recommendation.created"]
-        assert recommendation["message"].endswith(
-            "Value delivered since 01 Jun 2026: about 18,055 miles not driven."
-        )
-        assert recommendation["evidence"]["value"]["digest_id"] == digest.id
-
-
-# An attempt goes out within its scheduled delay plus this (worker poll 0.2 s, a transaction).
 SCHEDULE_TOLERANCE_SECONDS = 0.5
 
 
@@ -451,8 +267,8 @@ async def test_a_slow_endpoint_never_delays_another_endpoints_retries(
     recorder.plan("/slow", *[Reply(200, delay_seconds=6)] * 6)
     recorder.plan("/failing", *[Reply(500)] * 6)
     async with running(notifier_settings, tenant.secret_key.plaintext) as client:
-        await _register(client, receiver_url + "/slow", ["signal.raised"])
-        await _register(client, receiver_url + "/failing", ["signal.raised"])
+        await register(client, receiver_url + "/slow", ["signal.raised"])
+        await register(client, receiver_url + "/failing", ["signal.raised"])
         await publish(signals_producer, notifier_settings, [raised(tenant.tenant.id, "s-1")])
         # Schedule 0, 0.3, 0.3: three attempts within about a second, then the dead letter.
         await recorder.wait_until(lambda: len(recorder.at("/failing")) == 3, deadline_seconds=4)
@@ -460,28 +276,6 @@ async def test_a_slow_endpoint_never_delays_another_endpoints_retries(
     at = [r.at for r in recorder.at("/failing")]
     gaps = [later - earlier for earlier, later in itertools.pairwise(at)]
     assert all(0.3 <= gap <= 0.3 + SCHEDULE_TOLERANCE_SECONDS for gap in gaps), gaps
-
-
-async def test_a_registration_retried_with_its_idempotency_key_creates_one_endpoint(
-    notifier_settings: NotifierSettings, tenant: CreatedTenant
-) -> None:
-    async with running(notifier_settings, tenant.secret_key.plaintext) as client:
-        body = {"url": "http://127.0.0.1:9/hook", "description": "CSM tool"}
-        key = {"Idempotency-Key": "register-csm-tool-1"}
-        first = await client.post("/v1/webhooks/endpoints", json=body, headers=key)
-        again = await client.post("/v1/webhooks/endpoints", json=body, headers=key)
-        assert (first.status_code, again.status_code) == (201, 201)
-        assert again.json() == first.json()  # the same endpoint and secret
-        listed = (await client.get("/v1/webhooks/endpoints")).json()
-        assert [e["id"] for e in listed] == [first.json()["id"]]
-        other = await client.post(
-            "/v1/webhooks/endpoints", json={**body, "description": "other"}, headers=key
-        )
-        assert other.status_code == 409
-        assert other.json()["error"]["field"] == "Idempotency-Key"
-        # Without a key every POST registers anew.
-        fresh = await client.post("/v1/webhooks/endpoints", json=body)
-        assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]
 
 
 async def test_https_endpoints_get_the_host_verified_at_the_pinned_address(
@@ -514,8 +308,8 @@ async def test_https_endpoints_get_the_host_verified_at_the_pinned_address(
         running(settings, tenant.secret_key.plaintext) as client,
     ):
         port_of = {url: url.rsplit(":", 1)[1] for url in (good_url, wrong_url)}
-        await _register(client, f"https://localhost:{port_of[good_url]}/tls", ["signal.raised"])
-        await _register(client, f"https://localhost:{port_of[wrong_url]}/tls", ["signal.raised"])
+        await register(client, f"https://localhost:{port_of[good_url]}/tls", ["signal.raised"])
+        await register(client, f"https://localhost:{port_of[wrong_url]}/tls", ["signal.raised"])
         await publish(signals_producer, settings, [raised(tenant.tenant.id, "tls-1")])
         await good.wait_until(lambda: len(good.succeeded("/tls")) == 1)
         assert good.requests[0].headers["host"] == f"localhost:{port_of[good_url]}"
