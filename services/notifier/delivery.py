@@ -1,15 +1,16 @@
 """The delivery worker: claims due deliveries from the database and sends them.
 
-Lease due deliveries in a short transaction (``handlers.claim_due``), send each outside any
-transaction, then record each attempt and its next state (``handlers.record_attempts``): the
+Lease due deliveries in a short transaction (``attempts.claim_due``), send each outside any
+transaction, then record each attempt and its next state (``attempts.record_attempts``): the
 attempts that finished while the previous batch was being written go in one transaction, so a
 burst costs a commit per batch instead of one per attempt. A send's slot frees only once its
 attempt is recorded, as a retry can only be claimed after that.
 
 Webhooks go out through aiohttp: with dozens of sends in flight, httpx's connection pool costs
 ~25x aiohttp's CPU per request (encode/httpx#3215; ``bench/notifier.py`` measures both against
-the same receiver), which capped deliveries at ~200/s on two cores. Deliveries live in the database, so they survive a restart, and
-the lease keeps two instances from sending the same attempt. Sends run as independent tasks
+the same receiver), which capped deliveries at ~200/s on two cores. Deliveries live in the
+database, so they survive a restart, and the lease keeps two instances from sending the same
+attempt. Sends run as independent tasks
 and the worker claims again as soon as a slot frees, so an endpoint that answers slowly (or
 only at the timeout) never holds back another endpoint's attempts. The worker sleeps until
 woken (new messages committed in this process), a send finishes, or the poll interval passes
@@ -28,13 +29,9 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import structlog
 
+from services.notifier.attempts import AttemptResult, claim_due, record_attempts
 from services.notifier.errors import DestinationRefused, HostNotResolved
-from services.notifier.handlers import (
-    AttemptResult,
-    Context,
-    claim_due,
-    record_attempts,
-)
+from services.notifier.handlers import Context
 from services.notifier.resolver import resolve_checked
 from services.notifier.schedule import (
     RESPONSE_EXCERPT_BYTES,
