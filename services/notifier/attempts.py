@@ -18,9 +18,10 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifier import store
+from services.notifier import leases, store
 from services.notifier.filters import WebhookEventType
 from services.notifier.handlers import Context
+from services.notifier.leases import ClaimedDelivery
 from services.notifier.schedule import (
     AttemptOutcome,
     DeadLetter,
@@ -31,7 +32,7 @@ from services.notifier.schedule import (
     next_attempt,
     updated_failing_since,
 )
-from services.notifier.store import ClaimedDelivery, DeliveryStatus
+from services.notifier.store import DeliveryStatus
 from services.notifier.tables import (
     AttemptRow,
     DeliveryRow,
@@ -68,7 +69,7 @@ async def claim_due(notifier: Context, limit: int | None = None) -> list[Claimed
     lease = timedelta(seconds=notifier.settings.lease_seconds)
     batch = notifier.settings.worker_batch_size if limit is None else limit
     async with notifier.sessions.begin() as session:
-        return await store.claim_due(session, now, lease, batch)
+        return await leases.claim_due(session, now, lease, batch)
 
 
 async def record_attempts(
@@ -80,8 +81,10 @@ async def record_attempts(
     letters: list[DeadLetteredDelivery] = []
     disabled = False
     async with notifier.sessions.begin() as session:
-        store.add_attempts(session, [_attempt_row(claimed, result) for claimed, result in finished])
-        found = await store.deliveries_for_update(
+        leases.add_attempts(
+            session, [_attempt_row(claimed, result) for claimed, result in finished]
+        )
+        found = await leases.deliveries_for_update(
             session, [claimed.delivery_id for claimed, _ in finished]
         )
         # Successes first: an endpoint disabled by a failure further on must not dead-letter
@@ -165,7 +168,7 @@ async def _next_state(
         message = f"the endpoint failed continuously since {timestamp(endpoint.failing_since)}"
     if reason is None or message is None or not endpoint.enabled:
         return _Consequences(letters)
-    locked = await store.endpoint_for_update(session, endpoint.id)
+    locked = await leases.endpoint_for_update(session, endpoint.id)
     if locked is None or not locked.enabled:  # another recorder disabled it meanwhile
         return _Consequences(letters)
     stopped = await _disable(session, locked, reason, message, now)
@@ -175,12 +178,12 @@ async def _next_state(
 
 async def _disable(
     session: AsyncSession, endpoint: EndpointRow, reason: DisableReason, message: str, now: datetime
-) -> list[store.StoppedDelivery]:
+) -> list[leases.StoppedDelivery]:
     """Disable a failing endpoint: its pending deliveries stop, the other endpoints are told."""
     endpoint.enabled = False
     endpoint.disabled_reason = reason.value
     endpoint.updated_at = now
-    stopped = await store.fail_pending_deliveries(
+    stopped = await leases.fail_pending_deliveries(
         session, endpoint.id, f"endpoint disabled: {message}", now
     )
     await store.enqueue(
@@ -237,7 +240,7 @@ class DeadLetteredDelivery:
         )
 
     @classmethod
-    def of_stopped(cls, stopped: store.StoppedDelivery) -> DeadLetteredDelivery:
+    def of_stopped(cls, stopped: leases.StoppedDelivery) -> DeadLetteredDelivery:
         """A pending delivery stopped because its endpoint was disabled."""
         return cls(
             tenant_id=stopped.tenant_id,

@@ -32,6 +32,7 @@ import structlog
 from services.notifier.attempts import AttemptResult, claim_due, record_attempts
 from services.notifier.errors import DestinationRefused, HostNotResolved
 from services.notifier.handlers import Context
+from services.notifier.leases import ClaimedDelivery
 from services.notifier.resolver import resolve_checked
 from services.notifier.schedule import (
     RESPONSE_EXCERPT_BYTES,
@@ -41,7 +42,6 @@ from services.notifier.schedule import (
 )
 from services.notifier.signing import signed_headers
 from services.notifier.ssrf import IPAddress, IPNetwork, check_url
-from services.notifier.store import ClaimedDelivery
 from shared.clock import utc_now
 from shared.service import background
 

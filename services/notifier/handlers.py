@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.notifier import store
+from services.notifier import leases, store
 from services.notifier.filters import WebhookEventType, validate_filters
 from services.notifier.recommendations import recommend
 from services.notifier.resolver import resolve_checked
@@ -323,7 +323,7 @@ async def rotate_secret(notifier: Context, tenant_id: str, endpoint_id: str) -> 
     now = utc_now()
     async with notifier.sessions.begin() as session:
         row = _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
-        rotated = store.endpoint_secrets(row).rotate(new_secret(), now, grace)
+        rotated = leases.endpoint_secrets(row).rotate(new_secret(), now, grace)
         row.secret = rotated.current
         row.previous_secret = rotated.previous
         row.previous_secret_expires_at = rotated.previous_expires_at
