@@ -7,13 +7,10 @@ maps them to 422 once.
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.equivalents import roi, store, usage
@@ -23,7 +20,7 @@ from services.equivalents.catalog import Catalog, Entry, overlay, validate_entry
 from services.equivalents.catalog_cache import Cached, TenantCatalogs
 from services.equivalents.compiled import Converter
 from services.equivalents.conversions import ConversionRequest
-from services.equivalents.digests import DigestPreferences, Period, build_digest, due_period
+from services.equivalents.digests import DigestPreferences
 from services.equivalents.errors import InvalidParameter
 from services.equivalents.parameters import resolve_parameters
 from services.equivalents.schemas import (
@@ -45,8 +42,7 @@ from services.equivalents.schemas import (
     UnconvertedOut,
 )
 from services.equivalents.store import TenantSettings
-from shared.clock import utc_now
-from shared.digests import Cadence, ValueDigest
+from shared.digests import ValueDigest
 from shared.erasure import ERASED, ErasureRequest, ErasureScope
 from shared.erasure_runner import suppression
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -81,7 +77,7 @@ class Context:
         return {entry.id for entry in self.shipped.entries}
 
 
-async def _catalog_of(context: Context, session: AsyncSession, tenant_id: str) -> Catalog:
+async def catalog_of(context: Context, session: AsyncSession, tenant_id: str) -> Catalog:
     """The shipped catalog with the tenant's entries (validated when stored) merged over it."""
     entries = await store.tenant_entries(session, tenant_id)
     return overlay(context.shipped, entries) if entries else context.shipped
@@ -95,7 +91,7 @@ async def _tenant_catalog(context: Context, tenant_id: str) -> Cached[TenantCata
     epoch = context.catalogs.epoch
     async with context.sessions() as session:
         loaded = TenantCatalog(
-            await _catalog_of(context, session, tenant_id),
+            await catalog_of(context, session, tenant_id),
             await store.tenant_settings(session, tenant_id),
         )
     return context.catalogs.keep(tenant_id, loaded, epoch)
@@ -167,7 +163,7 @@ async def _checked_entry(
 ) -> Entry:
     """The entry of ``body``, validated against the tenant's catalog with it merged in."""
     entry = body.to_entry(entry_id)
-    validate_entry(entry, overlay(await _catalog_of(context, session, tenant.id), [entry]))
+    validate_entry(entry, overlay(await catalog_of(context, session, tenant.id), [entry]))
     return entry
 
 
@@ -194,7 +190,7 @@ async def delete_entry(context: Context, tenant: Tenant, entry_id: str) -> None:
 async def get_settings(context: Context, tenant: Tenant) -> SettingsOut:
     """The tenant's parameters as set, and every parameter as conversions will use it."""
     async with context.sessions() as session:
-        catalog = await _catalog_of(context, session, tenant.id)
+        catalog = await catalog_of(context, session, tenant.id)
         settings = await store.tenant_settings(session, tenant.id)
     return _settings_out(catalog, settings)
 
@@ -202,7 +198,7 @@ async def get_settings(context: Context, tenant: Tenant) -> SettingsOut:
 async def put_settings(context: Context, tenant: Tenant, body: SettingsIn) -> SettingsOut:
     """Replace the tenant's parameters and modes after checking them like request params."""
     async with context.sessions.begin() as session:
-        catalog = await _catalog_of(context, session, tenant.id)
+        catalog = await catalog_of(context, session, tenant.id)
         resolve_parameters(catalog, {}, body.params)
         modes = sorted({e.mode for e in catalog.entries if e.mode is not None})
         for metric, mode in body.modes.items():
@@ -320,106 +316,6 @@ async def account_value(
 
 
 # --- Value digests -------------------------------------------------------------------------
-
-
-async def produce_digests(context: Context, now: datetime, delay: timedelta) -> int:
-    """Write the digest of every account with usage in its tenant's due period that has none;
-    returns how many were written.
-
-    A digest row is unique per (account, period), so two instances, or a restart, never write
-    a period twice; publishing is a separate step (``publish_digests``).
-    """
-    weekly, monthly = (due_period(now, cadence, delay) for cadence in Cadence)
-    async with context.sessions() as session:
-        candidates = await store.accounts_with_usage(
-            session, min(weekly.start, monthly.start), max(weekly.end, monthly.end)
-        )
-    by_tenant: dict[str, list[str]] = defaultdict(list)
-    for tenant_id, account_id in candidates:
-        by_tenant[tenant_id].append(account_id)
-    written = 0
-    for tenant_id, account_ids in by_tenant.items():
-        async with context.sessions.begin() as session:
-            settings = await store.tenant_settings(session, tenant_id)
-            preferences = DigestPreferences.model_validate(settings.digest or {})
-            period = due_period(now, preferences.cadence, delay)
-            done = await store.digested_accounts(session, tenant_id, period.key, account_ids)
-            catalog = await _catalog_of(context, session, tenant_id)
-            for account_id in account_ids:
-                if account_id in done:
-                    continue
-                digest = await _digest(
-                    session, catalog, settings, preferences, tenant_id, account_id, period, now
-                )
-                if digest is not None and await store.add_digest(
-                    session,
-                    tenant_id=tenant_id,
-                    account_id=account_id,
-                    period=period.key,
-                    period_start=period.start,
-                    body=digest.model_dump(mode="json"),
-                    now=now,
-                ):
-                    written += 1
-    return written
-
-
-async def _digest(
-    session: AsyncSession,
-    catalog: Catalog,
-    settings: TenantSettings,
-    preferences: DigestPreferences,
-    tenant_id: str,
-    account_id: str,
-    period: Period,
-    now: datetime,
-) -> ValueDigest | None:
-    rows = await store.period_totals(session, tenant_id, account_id, period.start, period.end)
-    if not rows:
-        return None  # usage in the other cadence's window only
-    since = await store.first_usage_day(session, tenant_id, account_id)
-    history = await store.period_totals(
-        session, tenant_id, account_id, since or period.start, period.end
-    )
-    values = []
-    for totals in (rows, history):
-        combined = combine_units(total for total, _ in totals)
-        values.append(
-            value_of(combined.totals, catalog, settings.params, settings.modes, combined.units)
-        )
-    digest = build_digest(
-        tenant_id=tenant_id,
-        account_id=account_id,
-        period=period,
-        period_value=values[0],
-        to_date_value=values[1],
-        since=since,
-        preferences=preferences,
-        now=now,
-    )
-    # Usage nothing converts (no entry, a missing parameter) says nothing worth a push.
-    return digest if digest.action or digest.feel_good or digest.to_date else None
-
-
-async def publish_digests(
-    context: Context, producer: AIOKafkaProducer, topic: str, *, limit: int = 200
-) -> int:
-    """Publish digests the broker has not acknowledged yet (``acks=all``), then stamp them;
-    returns how many. A crash in between publishes them again with the same id."""
-    async with context.sessions.begin() as session:
-        rows = await store.unpublished_digests(session, limit)
-        digests = [ValueDigest.model_validate(row.body) for row in rows]
-        sent = [
-            await producer.send(
-                topic, value=digest.to_value(), key=digest.key, headers=digest.headers()
-            )
-            for digest in digests
-        ]
-        await asyncio.gather(*sent)
-        published = utc_now()
-        for row in rows:
-            row.published_at = published
-    return len(rows)
 
 
 async def list_digests(
