@@ -37,7 +37,7 @@ from load import wait_up
 
 from ampm.local.paths import free_port
 from ampm.local.stack import create_database, create_tenant_keys, throwaway_infrastructure
-from services.correlation import store
+from services.correlation import bucket_store, store
 from services.correlation.buckets import Bucket, last_complete_period, period_start, shift_period
 from services.correlation.correlations import correlate_plan
 from services.correlation.evaluation import (
@@ -126,7 +126,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         engine = create_engine(database_url)
         async with create_session_factory(engine).begin() as session:
             await store.ensure_accounts(session, [(tenant_id, ACCOUNT)], now)
-            await store.upsert_buckets(session, data)
+            await bucket_store.upsert_buckets(session, data)
         await engine.dispose()
 
         port = free_port()

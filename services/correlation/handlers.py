@@ -17,7 +17,7 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.correlation import store
+from services.correlation import bucket_store, progress_store, signal_store, store
 from services.correlation.buckets import period_start
 from services.correlation.cohorts import ItineraryStep, PooledEffect, ideal_itinerary, pool_cohort
 from services.correlation.correlations import PairCorrelation, correlate_plan
@@ -138,7 +138,7 @@ async def sweep_stale_accounts(
     clock = clock_through(moment, config)
     evaluated = 0
     async with sessions.begin() as session:
-        idle = await store.idle_accounts(
+        idle = await progress_store.idle_accounts(
             session,
             clock=clock,
             tail_since=moment - config.tail_idle,
@@ -146,14 +146,14 @@ async def sweep_stale_accounts(
             quiet_since=before,
             limit=settings.sweep_batch_size,
         )
-        stale = await store.stale_accounts(session, before, settings.sweep_batch_size)
+        stale = await signal_store.stale_accounts(session, before, settings.sweep_batch_size)
         by_tenant: dict[str, set[str]] = defaultdict(set)
         for tenant_id, account_id in [*idle, *stale]:
             by_tenant[tenant_id].add(account_id)
         for tenant_id, account_ids in by_tenant.items():
-            await store.lock_accounts(session, tenant_id, account_ids)
-            progress = await store.progress_of(session, tenant_id, account_ids)
-            last = await store.evaluated_at(session, tenant_id, account_ids)
+            await signal_store.lock_accounts(session, tenant_id, account_ids)
+            progress = await progress_store.progress_of(session, tenant_id, account_ids)
+            last = await signal_store.evaluated_at(session, tenant_id, account_ids)
             for account_id in sorted(account_ids):
                 scope, through = on_sweep(progress[account_id], moment, config)
                 if scope is not Scope.JUDGEMENT and last.get(account_id, before) >= before:
@@ -189,7 +189,7 @@ async def put_plan(
         raise InvalidPlan(f"{field}: {first['msg']}", field=field) from exc
     async with sessions.begin() as session:
         await store.ensure_accounts(session, [(tenant_id, account_id)], moment)
-        await store.lock_accounts(session, tenant_id, [account_id])
+        await signal_store.lock_accounts(session, tenant_id, [account_id])
         await store.put_plan(session, tenant_id, plan, moment)
         await _evaluate_change(session, tenant_id, account_id, settings, moment, plan=True)
     return plan
@@ -215,7 +215,7 @@ async def _evaluate_change(
     plan: bool,
 ) -> None:
     """Evaluate a locked account after a plan put or an acknowledgement."""
-    progress = (await store.progress_of(session, tenant_id, [account_id]))[account_id]
+    progress = (await progress_store.progress_of(session, tenant_id, [account_id]))[account_id]
     scope, through = on_change(progress, now, evaluation_config(settings), plan=plan)
     if scope is not None:
         await evaluate_account(
@@ -240,7 +240,7 @@ async def delete_plan(
     moment = now or utc_now()
     async with sessions.begin() as session:
         await _require_account(session, tenant_id, account_id)
-        await store.lock_accounts(session, tenant_id, [account_id])
+        await signal_store.lock_accounts(session, tenant_id, [account_id])
         if not await store.delete_plan(session, tenant_id, account_id):
             raise PlanNotFound(f"account {account_id!r} has no success plan", field="account_id")
         await resolve_plan_signals(session, tenant_id, account_id, moment)
@@ -266,8 +266,10 @@ async def get_account(sessions: Sessions, tenant_id: str, account_id: str) -> Ac
             raise AccountNotFound(f"no account {account_id!r}", field="account_id")
         return AccountDetail(
             account=account,
-            progress=(await store.progress_of(session, tenant_id, [account_id]))[account_id],
-            health=await store.get_health(session, tenant_id, account_id),
+            progress=(await progress_store.progress_of(session, tenant_id, [account_id]))[
+                account_id
+            ],
+            health=await signal_store.get_health(session, tenant_id, account_id),
             open_signals=await store.open_signal_counts(session, tenant_id, account_id),
             plan=await store.get_plan(session, tenant_id, account_id),
         )
@@ -311,7 +313,7 @@ async def analyse_plan(
         plan = await store.get_plan(session, tenant_id, account_id)
         if plan is None:
             raise PlanNotFound(f"account {account_id!r} has no success plan", field="account_id")
-        buckets = await store.load_buckets(
+        buckets = await bucket_store.load_buckets(
             session,
             tenant_id,
             [account_id],
@@ -331,7 +333,7 @@ async def list_signals(
     """The account's signals, optionally only open or resolved ones."""
     async with sessions() as session:
         await _require_account(session, tenant_id, account_id)
-        return await store.signals_of(session, tenant_id, account_id, state)
+        return await signal_store.signals_of(session, tenant_id, account_id, state)
 
 
 async def acknowledge_signal(
@@ -347,8 +349,8 @@ async def acknowledge_signal(
     moment = now or utc_now()
     async with sessions.begin() as session:
         await _require_account(session, tenant_id, account_id)
-        await store.lock_accounts(session, tenant_id, [account_id])
-        row = await store.get_signal(session, tenant_id, account_id, signal_id)
+        await signal_store.lock_accounts(session, tenant_id, [account_id])
+        row = await signal_store.get_signal(session, tenant_id, account_id, signal_id)
         if row is None:
             raise SignalNotFound(f"no signal {signal_id!r} on this account", field="signal_id")
         row.acknowledged_at = row.acknowledged_at or moment
@@ -363,11 +365,11 @@ async def get_health(
     """The latest health snapshot, the open signals behind it and the account's progress."""
     async with sessions() as session:
         await _require_account(session, tenant_id, account_id)
-        snapshot = await store.get_health(session, tenant_id, account_id)
+        snapshot = await signal_store.get_health(session, tenant_id, account_id)
         if snapshot is None:
             raise HealthNotFound(f"account {account_id!r} has not been evaluated yet")
-        signals = await store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
-        progress = (await store.progress_of(session, tenant_id, [account_id]))[account_id]
+        signals = await signal_store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
+        progress = (await progress_store.progress_of(session, tenant_id, [account_id]))[account_id]
     return snapshot, signals, progress
 
 
@@ -386,16 +388,16 @@ async def health_trend(
     config = evaluation_config(settings)
     async with sessions() as session:
         await _require_account(session, tenant_id, account_id)
-        progress = (await store.progress_of(session, tenant_id, [account_id]))[account_id]
+        progress = (await progress_store.progress_of(session, tenant_id, [account_id]))[account_id]
         if progress.judged_through is None:
             return []
         plan = await store.get_plan(session, tenant_id, account_id)
-        buckets = await store.load_buckets(
+        buckets = await bucket_store.load_buckets(
             session, tenant_id, [account_id], plan_metrics(plan), config.unit,
             first_period(moment, config),
         )  # fmt: skip
         stakeholders = await store.stakeholders(session, tenant_id, account_id, plan)
-        signals = await store.signals_of(session, tenant_id, account_id)
+        signals = await signal_store.signals_of(session, tenant_id, account_id)
     state = AccountState(account_id, plan, stakeholders, buckets.get(account_id, {}))
     spans = [span for row in signals if (span := _span(row)) is not None]
     return health_history(
@@ -424,7 +426,7 @@ async def list_accounts(
 ) -> tuple[list[tuple[AccountRow, float | None, int]], int]:
     """A page of the tenant's accounts with health and open signal counts."""
     async with sessions() as session:
-        return await store.list_accounts(session, tenant_id, limit=limit, offset=offset)
+        return await signal_store.list_accounts(session, tenant_id, limit=limit, offset=offset)
 
 
 @dataclass(frozen=True)
@@ -453,7 +455,7 @@ async def cohort_itinerary(
     async with sessions() as session:
         plans = await store.plans_with_trait(session, tenant_id, trait, value)
         metrics = {metric for plan in plans for metric in plan_metrics(plan)}
-        buckets = await store.load_buckets(
+        buckets = await bucket_store.load_buckets(
             session,
             tenant_id,
             [plan.account_id for plan in plans],

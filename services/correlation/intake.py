@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.correlation import lifecycle, risk, store
+from services.correlation import bucket_store, lifecycle, risk, store
 from services.correlation.batch import BatchFold
 from services.correlation.evaluation import (
     USAGE_METRIC,
@@ -109,7 +109,7 @@ async def apply_events(
         [(e.tenant_id, e.person_id or "", e.model_dump(mode="json")) for e in still_pending],
     )
     await _drain_pending(session, attribution, fold, batch)
-    await store.upsert_buckets(session, fold)
+    await bucket_store.upsert_buckets(session, fold)
     batch.extents = fold.extents()
     return batch
 

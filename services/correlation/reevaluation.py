@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.correlation import risk, store
+from services.correlation import bucket_store, progress_store, risk, signal_store, store
 from services.correlation.evaluation import (
     AccountState,
     Evaluation,
@@ -68,7 +68,7 @@ async def evaluate_accounts(
     """
     config = evaluation_config(settings)
     watermarks = {key: extent[0] for key, extent in batch.extents.items()}
-    progress = await store.advance_accounts(session, batch.touched, watermarks, now)
+    progress = await progress_store.advance_accounts(session, batch.touched, watermarks, now)
     late = [
         key
         for key, (_, earliest) in batch.extents.items()
@@ -76,7 +76,7 @@ async def evaluate_accounts(
         and earliest <= judged
         and not progress[key].rejudge
     ]
-    await store.flag_rejudge(session, late)
+    await progress_store.flag_rejudge(session, late)
     evaluated = 0
     for key in sorted(batch.touched):
         tenant_id, account_id = key
@@ -114,7 +114,7 @@ async def evaluate_account(
     plan = await store.get_plan(session, tenant_id, account_id)
     open_rows = {
         (SignalType(row.signal_type), row.subject): row
-        for row in await store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
+        for row in await signal_store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
     }
     for event in blockers:
         if not event.properties.get("blocker_id"):
@@ -128,7 +128,7 @@ async def evaluate_account(
     window = config.thresholds.reorganization_window + config.thresholds.reorganization_quiet_window
     marks = await store.marks_since(session, tenant_id, account_id, now - window)
     buckets = (
-        await store.load_buckets(
+        await bucket_store.load_buckets(
             session,
             tenant_id,
             [account_id],
@@ -146,7 +146,7 @@ async def evaluate_account(
         buckets=buckets.get(account_id, {}),
         reorganized_at=tuple(at for mark, at in marks if mark == risk.REORGANIZATION_EVENT),
         role_changed_at=tuple(at for mark, at in marks if mark == ROLE_CHANGED_MARK),
-        reorganization_acknowledged_at=await store.reorganization_acknowledged_at(
+        reorganization_acknowledged_at=await signal_store.reorganization_acknowledged_at(
             session, tenant_id, account_id
         ),
         open_signals={key: row.evidence for key, row in open_rows.items()},
@@ -156,7 +156,7 @@ async def evaluate_account(
         _apply_decision(session, tenant_id, account_id, change, open_rows, now)
     await _record_health(session, tenant_id, account_id, result, settings, now)
     if scope is Scope.JUDGEMENT and through is not None:
-        await store.set_judged(session, tenant_id, account_id, through)
+        await progress_store.set_judged(session, tenant_id, account_id, through)
 
 
 # Signals about the plan's own objectives, activities and owner: they end with the plan.
@@ -171,7 +171,7 @@ async def resolve_plan_signals(
     """Resolve the open signals about a plan that was deleted (the outbox says so)."""
     open_rows = {
         (SignalType(row.signal_type), row.subject): row
-        for row in await store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
+        for row in await signal_store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
     }
     for signal_type, subject in sorted(open_rows):
         if signal_type in PLAN_SIGNALS:
@@ -209,7 +209,7 @@ def _apply_decision(
             evidence=dict(decision.evidence),
             raised_at=now,
         )
-        store.add_signal(session, row)
+        signal_store.add_signal(session, row)
         open_rows[key] = row
         change_type, evidence = SignalChangeType.RAISED, row.evidence
     elif isinstance(decision, risk.Resolve) and key in open_rows:
@@ -220,7 +220,7 @@ def _apply_decision(
         change_type, evidence = SignalChangeType.RESOLVED, row.resolution
     else:
         return
-    store.add_outbox(
+    signal_store.add_outbox(
         session,
         SignalChange(
             id=str(uuid.uuid4()),
@@ -254,7 +254,7 @@ async def _record_health(
         c.name: {"score": c.score, "weight": c.weight, "contribution": round(c.contribution, 2)}
         for c in health.components
     }
-    snapshot = await store.get_health(session, tenant_id, account_id)
+    snapshot = await signal_store.get_health(session, tenant_id, account_id)
     if snapshot is None:
         snapshot = HealthSnapshotRow(
             tenant_id=tenant_id,
@@ -263,14 +263,14 @@ async def _record_health(
             components=components,
             computed_at=now,
         )
-        store.add_health(session, snapshot)
+        signal_store.add_health(session, snapshot)
     else:
         snapshot.score, snapshot.components, snapshot.computed_at = score, components, now
     previous = snapshot.published_score
     if previous is not None and abs(score - previous) < settings.health_change_points:
         return
     snapshot.published_score = score
-    store.add_outbox(
+    signal_store.add_outbox(
         session,
         SignalChange(
             id=str(uuid.uuid4()),

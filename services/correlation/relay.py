@@ -13,7 +13,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.correlation import store
+from services.correlation import signal_store
 from shared.clock import utc_now
 from shared.kafka import HealingProducer
 from shared.signals import SignalChange
@@ -41,7 +41,7 @@ class OutboxRelay:
     async def publish_pending(self, producer: AIOKafkaProducer | HealingProducer) -> int:
         """Publish one batch of unsent changes; returns how many were sent."""
         async with self._sessions.begin() as session:
-            rows = await store.unsent(session, BATCH_SIZE)
+            rows = await signal_store.unsent(session, BATCH_SIZE)
             if not rows:
                 return 0
             futures = []
@@ -56,7 +56,7 @@ class OutboxRelay:
                     )
                 )
             await asyncio.gather(*futures)
-            await store.mark_sent(session, [row.seq for row in rows], utc_now())
+            await signal_store.mark_sent(session, [row.seq for row in rows], utc_now())
         return len(rows)
 
     async def run(self, producer: HealingProducer) -> None:

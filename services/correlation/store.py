@@ -1,21 +1,22 @@
 """SQLAlchemy queries of the correlation service: take a session, return domain types or rows.
 
+This module holds accounts, people, pending events, plans and erasure; ``bucket_store`` the
+metric buckets, ``progress_store`` each account's progress in event time, ``signal_store``
+signals, health, the accounts list and the outbox.
+
 Upserts are written per dialect (PostgreSQL in production and tests, SQLite for the local run)
 through ``shared.db.insert_for``; both support ``ON CONFLICT`` and ``RETURNING``.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, case, cast, delete, func, select, tuple_, update
+from sqlalchemy import String, cast, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.correlation.buckets import Bucket, PeriodUnit
-from services.correlation.evaluation import Progress
 from services.correlation.plans import (
     Stakeholder,
     StakeholderRole,
@@ -37,7 +38,7 @@ from services.correlation.tables import (
 from shared import idempotency
 from shared.db import delete_tenant_rows, dialect_of, insert_for
 from shared.erasure import mentions, scrub
-from shared.signals import SignalChange, SignalState, SignalType
+from shared.signals import SignalState
 
 # Roles people carry in events that map onto the stakeholder roles the rules know (compared
 # in lower case, with spaces and hyphens as underscores: "Executive Sponsor" is a sponsor).
@@ -62,106 +63,6 @@ async def claim_events(
     return await idempotency.claim_events(session, ProcessedEventRow, tenant_event_ids)
 
 
-# --- buckets ----------------------------------------------------------------------------------
-
-
-async def upsert_buckets(session: AsyncSession, deltas: Iterable[Bucket]) -> None:
-    """Fold each batch-level bucket into the stored one (created when missing)."""
-    rows = [
-        {
-            "tenant_id": b.tenant_id,
-            "account_id": b.account_id,
-            "metric": b.metric,
-            "unit": b.unit.value,
-            "period_key": b.period_key,
-            "count": b.count,
-            "sum": b.sum,
-            "min": b.min,
-            "max": b.max,
-            "last_value": b.last_value,
-            "last_at": b.last_at,
-        }
-        for b in deltas
-    ]
-    if rows:
-        await session.execute(_bucket_upsert(dialect_of(session)), rows)
-
-
-@functools.cache
-def _bucket_upsert(dialect: str) -> Any:
-    """The bucket upsert, built once per dialect: building it costs more than a batch's rows."""
-    postgres = dialect == "postgresql"
-    greatest, least = (func.greatest, func.least) if postgres else (func.max, func.min)
-    table = BucketRow.__table__
-    old = table.c
-    statement = insert_for(dialect, BucketRow)
-    new = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=["tenant_id", "account_id", "metric", "unit", "period_key"],
-        set_={
-            "count": old.count + new.count,
-            "sum": old.sum + new.sum,
-            "min": least(old.min, new.min),
-            "max": greatest(old.max, new.max),
-            # A late value older than the stored one changes aggregates, not the last value.
-            "last_value": case((new.last_at >= old.last_at, new.last_value), else_=old.last_value),
-            "last_at": greatest(old.last_at, new.last_at),
-        },
-    )
-
-
-async def load_buckets(
-    session: AsyncSession,
-    tenant_id: str,
-    account_ids: Collection[str],
-    metrics: Collection[str],
-    unit: PeriodUnit,
-    first_period: str,
-) -> dict[str, dict[str, list[Bucket]]]:
-    """account -> metric -> buckets from ``first_period`` on (period keys sort as text)."""
-    rows = await session.scalars(
-        select(BucketRow).where(
-            BucketRow.tenant_id == tenant_id,
-            BucketRow.account_id.in_(account_ids),
-            BucketRow.metric.in_(metrics),
-            BucketRow.unit == unit.value,
-            BucketRow.period_key >= first_period,
-        )
-    )
-    found: dict[str, dict[str, list[Bucket]]] = {}
-    for row in rows:
-        found.setdefault(row.account_id, {}).setdefault(row.metric, []).append(_bucket(row))
-    return found
-
-
-def _bucket(row: BucketRow) -> Bucket:
-    return Bucket(
-        tenant_id=row.tenant_id,
-        account_id=row.account_id,
-        metric=row.metric,
-        unit=PeriodUnit(row.unit),
-        period_key=row.period_key,
-        count=row.count,
-        sum=row.sum,
-        min=row.min,
-        max=row.max,
-        last_value=row.last_value,
-        last_at=row.last_at,
-    )
-
-
-async def metric_totals(
-    session: AsyncSession, tenant_id: str, account_id: str
-) -> dict[str, tuple[int, float]]:
-    """metric -> (events, sum) over every period of the account."""
-    rows = await session.execute(
-        select(BucketRow.metric, func.sum(BucketRow.count), func.sum(BucketRow.sum))
-        .where(BucketRow.tenant_id == tenant_id, BucketRow.account_id == account_id)
-        .group_by(BucketRow.metric)
-    )
-    return {metric: (int(count), float(total)) for metric, count, total in rows}
-
-
 # --- accounts and people ------------------------------------------------------------------------
 
 
@@ -178,132 +79,6 @@ async def ensure_accounts(
     await session.execute(
         insert_for(dialect_of(session), AccountRow).values(rows).on_conflict_do_nothing()
     )
-
-
-async def advance_accounts(
-    session: AsyncSession,
-    touched: Collection[tuple[str, str]],
-    watermarks: Mapping[tuple[str, str], datetime],
-    now: datetime,
-) -> dict[tuple[str, str], Progress]:
-    """Create the touched accounts when missing, move each one's watermark to the latest value
-    time applied (never back) and stamp it touched now; returns each one's progress. The rows
-    stay locked until the transaction ends, in key order, which serialises evaluations."""
-    if not touched:
-        return {}
-    rows: list[dict[str, Any]] = [
-        {
-            "tenant_id": tenant_id,
-            "account_id": account_id,
-            "traits": {},
-            "created_at": now,
-            "updated_at": now,
-            "watermark": watermarks.get((tenant_id, account_id)),
-            "touched_at": now,
-        }
-        for tenant_id, account_id in sorted(touched)
-    ]
-    result = await session.execute(_advance(dialect_of(session)), rows)
-    return {(row.tenant_id, row.account_id): _progress(row) for row in result}
-
-
-@functools.cache
-def _advance(dialect: str) -> Any:
-    """The accounts upsert of ``advance_accounts``, built once per dialect."""
-    postgres = dialect == "postgresql"
-    greatest = func.greatest if postgres else func.max
-    table = AccountRow.__table__
-    statement = insert_for(dialect, AccountRow)
-    new = statement.excluded
-    # SQLite's max() of a NULL is NULL, PostgreSQL's greatest() skips it: coalesce both ways.
-    watermark = func.coalesce(
-        greatest(table.c.watermark, new.watermark), table.c.watermark, new.watermark
-    )
-    return statement.on_conflict_do_update(
-        index_elements=["tenant_id", "account_id"],
-        set_={"watermark": watermark, "touched_at": new.touched_at},
-    ).returning(*_PROGRESS_COLUMNS)
-
-
-_PROGRESS_COLUMNS = (
-    AccountRow.tenant_id,
-    AccountRow.account_id,
-    AccountRow.watermark,
-    AccountRow.judged_through,
-    AccountRow.rejudge,
-    AccountRow.touched_at,
-)
-
-
-def _progress(row: Any) -> Progress:
-    return Progress(
-        watermark=row.watermark,
-        judged_through=row.judged_through,
-        rejudge=bool(row.rejudge),
-        touched_at=row.touched_at,
-    )
-
-
-async def progress_of(
-    session: AsyncSession, tenant_id: str, account_ids: Collection[str]
-) -> dict[str, Progress]:
-    """The progress of these accounts (absent: unknown accounts)."""
-    if not account_ids:
-        return {}
-    rows = await session.execute(
-        select(*_PROGRESS_COLUMNS).where(
-            AccountRow.tenant_id == tenant_id, AccountRow.account_id.in_(account_ids)
-        )
-    )
-    return {row.account_id: _progress(row) for row in rows}
-
-
-async def flag_rejudge(session: AsyncSession, keys: Collection[tuple[str, str]]) -> None:
-    """Note that values arrived for periods these accounts had judged already."""
-    if keys:
-        await session.execute(
-            update(AccountRow)
-            .where(tuple_(AccountRow.tenant_id, AccountRow.account_id).in_(sorted(keys)))
-            .values(rejudge=True)
-        )
-
-
-async def set_judged(session: AsyncSession, tenant_id: str, account_id: str, through: str) -> None:
-    """The period rules judged the account through ``through``, with every value applied."""
-    await session.execute(
-        update(AccountRow)
-        .where(AccountRow.tenant_id == tenant_id, AccountRow.account_id == account_id)
-        .values(judged_through=through, rejudge=False)
-    )
-
-
-async def idle_accounts(
-    session: AsyncSession,
-    *,
-    clock: str,
-    tail_since: datetime,
-    tail_watermark: datetime,
-    quiet_since: datetime,
-    limit: int,
-) -> list[tuple[str, str]]:
-    """(tenant, account) pairs with a period the wall clock completed left to judge (or late
-    data to judge again) that no event touched since ``tail_since`` while their watermark
-    reaches ``tail_watermark`` (only the last period is missing), or since ``quiet_since``."""
-    left = (
-        AccountRow.judged_through.is_(None)
-        | (AccountRow.judged_through < clock)
-        | AccountRow.rejudge.is_(True)
-    )
-    idle = ((AccountRow.touched_at < tail_since) & (AccountRow.watermark >= tail_watermark)) | (
-        AccountRow.touched_at < quiet_since
-    )
-    rows = await session.execute(
-        select(AccountRow.tenant_id, AccountRow.account_id)
-        .where(left, idle)
-        .order_by(AccountRow.touched_at)
-        .limit(limit)
-    )
-    return [(tenant_id, account_id) for tenant_id, account_id in rows]
 
 
 async def identify_account(
@@ -526,162 +301,6 @@ async def plans_with_trait(
         if known is not None and str(known) == value:
             plans.append(SuccessPlan.model_validate(plan))
     return plans
-
-
-# --- signals ----------------------------------------------------------------------------------
-
-
-async def signals_of(
-    session: AsyncSession, tenant_id: str, account_id: str, state: SignalState | None = None
-) -> list[SignalRow]:
-    query = select(SignalRow).where(
-        SignalRow.tenant_id == tenant_id, SignalRow.account_id == account_id
-    )
-    if state is not None:
-        query = query.where(SignalRow.state == state.value)
-    return list(await session.scalars(query.order_by(SignalRow.raised_at, SignalRow.id)))
-
-
-async def get_signal(
-    session: AsyncSession, tenant_id: str, account_id: str, signal_id: str
-) -> SignalRow | None:
-    row = await session.get(SignalRow, signal_id, with_for_update=True)
-    if row is None or row.tenant_id != tenant_id or row.account_id != account_id:
-        return None
-    return row
-
-
-async def reorganization_acknowledged_at(
-    session: AsyncSession, tenant_id: str, account_id: str
-) -> datetime | None:
-    result: datetime | None = await session.scalar(
-        select(func.max(SignalRow.acknowledged_at)).where(
-            SignalRow.tenant_id == tenant_id,
-            SignalRow.account_id == account_id,
-            SignalRow.signal_type == SignalType.REORGANIZATION.value,
-        )
-    )
-    return result
-
-
-def add_signal(session: AsyncSession, row: SignalRow) -> None:
-    session.add(row)
-
-
-# --- health and accounts list -----------------------------------------------------------------
-
-
-async def get_health(
-    session: AsyncSession, tenant_id: str, account_id: str
-) -> HealthSnapshotRow | None:
-    return await session.get(HealthSnapshotRow, (tenant_id, account_id))
-
-
-async def evaluated_at(
-    session: AsyncSession, tenant_id: str, account_ids: Collection[str]
-) -> dict[str, datetime]:
-    """When each of these accounts was last evaluated (accounts never evaluated are absent)."""
-    if not account_ids:
-        return {}
-    rows = await session.execute(
-        select(HealthSnapshotRow.account_id, HealthSnapshotRow.computed_at).where(
-            HealthSnapshotRow.tenant_id == tenant_id,
-            HealthSnapshotRow.account_id.in_(account_ids),
-        )
-    )
-    return {account_id: at for account_id, at in rows}
-
-
-async def stale_accounts(
-    session: AsyncSession, evaluated_before: datetime, limit: int
-) -> list[tuple[str, str]]:
-    """(tenant, account) pairs last evaluated before a time, the longest-waiting first."""
-    rows = await session.execute(
-        select(HealthSnapshotRow.tenant_id, HealthSnapshotRow.account_id)
-        .where(HealthSnapshotRow.computed_at < evaluated_before)
-        .order_by(HealthSnapshotRow.computed_at)
-        .limit(limit)
-    )
-    return [(tenant_id, account_id) for tenant_id, account_id in rows]
-
-
-def add_health(session: AsyncSession, row: HealthSnapshotRow) -> None:
-    session.add(row)
-
-
-async def list_accounts(
-    session: AsyncSession, tenant_id: str, *, limit: int, offset: int
-) -> tuple[list[tuple[AccountRow, float | None, int]], int]:
-    """A page of accounts with their health score and open signal count, and the total."""
-    open_counts = (
-        select(SignalRow.account_id, func.count().label("open_count"))
-        .where(SignalRow.tenant_id == tenant_id, SignalRow.state == SignalState.OPEN.value)
-        .group_by(SignalRow.account_id)
-        .subquery()
-    )
-    query = (
-        select(AccountRow, HealthSnapshotRow.score, open_counts.c.open_count)
-        .outerjoin(
-            HealthSnapshotRow,
-            (HealthSnapshotRow.tenant_id == AccountRow.tenant_id)
-            & (HealthSnapshotRow.account_id == AccountRow.account_id),
-        )
-        .outerjoin(open_counts, open_counts.c.account_id == AccountRow.account_id)
-        .where(AccountRow.tenant_id == tenant_id)
-        .order_by(AccountRow.account_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = (await session.execute(query)).all()
-    total = await session.scalar(
-        select(func.count()).select_from(AccountRow).where(AccountRow.tenant_id == tenant_id)
-    )
-    return [(row[0], row[1], int(row[2] or 0)) for row in rows], int(total or 0)
-
-
-async def lock_accounts(
-    session: AsyncSession, tenant_id: str, account_ids: Collection[str]
-) -> None:
-    """Serialise evaluations of these accounts (the consumer and plan PUTs) on PostgreSQL."""
-    if dialect_of(session) != "postgresql" or not account_ids:
-        return
-    await session.execute(
-        select(AccountRow.account_id)
-        .where(AccountRow.tenant_id == tenant_id, AccountRow.account_id.in_(sorted(account_ids)))
-        .order_by(AccountRow.account_id)
-        .with_for_update()
-    )
-
-
-# --- outbox -------------------------------------------------------------------------------------
-
-
-def add_outbox(session: AsyncSession, change: SignalChange) -> None:
-    session.add(
-        OutboxRow(
-            change_id=change.id,
-            tenant_id=change.tenant_id,
-            account_id=change.account_id,
-            payload=change.model_dump(mode="json"),
-        )
-    )
-
-
-async def unsent(session: AsyncSession, limit: int) -> list[OutboxRow]:
-    """The oldest unsent changes, locked so that another relay skips them."""
-    return list(
-        await session.scalars(
-            select(OutboxRow)
-            .where(OutboxRow.sent_at.is_(None))
-            .order_by(OutboxRow.seq)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
-
-
-async def mark_sent(session: AsyncSession, seqs: Collection[int], now: datetime) -> None:
-    await session.execute(update(OutboxRow).where(OutboxRow.seq.in_(seqs)).values(sent_at=now))
 
 
 # --- erasure ----------------------------------------------------------------------------------

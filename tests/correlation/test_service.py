@@ -13,7 +13,7 @@ from aiokafka import ConsumerRecord
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.correlation import store
+from services.correlation import bucket_store
 from services.correlation.app import create_app
 from services.correlation.consumer import subscription
 from services.correlation.evaluation import USAGE_METRIC
@@ -72,7 +72,7 @@ async def usage_totals(
     sessions: async_sessionmaker[AsyncSession], tenant_id: str, account_id: str
 ) -> dict[str, tuple[int, float]]:
     async with sessions() as session:
-        return await store.metric_totals(session, tenant_id, account_id)
+        return await bucket_store.metric_totals(session, tenant_id, account_id)
 
 
 async def test_redelivered_batch_after_a_crash_before_the_offset_commit_counts_once(

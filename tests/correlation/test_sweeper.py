@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.correlation import store
+from services.correlation import signal_store
 from services.correlation.handlers import process_records, sweep_stale_accounts
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import OutboxRow
@@ -29,7 +29,7 @@ async def reorganization_state(
     async with sessions() as session:
         return [
             row.state
-            for row in await store.signals_of(session, tenant_id, ACCOUNT)
+            for row in await signal_store.signals_of(session, tenant_id, ACCOUNT)
             if row.signal_type == "reorganization"
         ]
 
@@ -72,5 +72,5 @@ async def test_a_quiet_reorganization_resolves_without_new_events(
     # Evaluated a minute ago, so a second sweep leaves the account alone.
     await sweep_stale_accounts(sessions, settings, now=quiet + timedelta(minutes=1))
     async with sessions() as session:
-        evaluated = await store.evaluated_at(session, tenant_id, [ACCOUNT])
+        evaluated = await signal_store.evaluated_at(session, tenant_id, [ACCOUNT])
     assert evaluated[ACCOUNT] == quiet
