@@ -7,27 +7,29 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.correlation import handlers
+from services.correlation.ampm_view import (
+    ActivityOut,
+    AmpmView,
+    CorrelationOut,
+    ObjectiveOut,
+    VerdictOut,
+)
 from services.correlation.evaluation import projections
 from services.correlation.plans import SuccessPlan
 from services.correlation.schemas import (
     AccountDetailOut,
     AccountOut,
     AccountPage,
-    ActivityOut,
-    AmpmView,
     CohortItineraryOut,
-    CorrelationOut,
     HealthHistoryOut,
     HealthOut,
     HealthPoint,
     ItineraryStepOut,
-    ObjectiveOut,
     PeopleList,
     PooledOut,
     SignalList,
     SignalOut,
     SuccessPlanBody,
-    VerdictOut,
 )
 from shared.auth import SecretTenant
 from shared.signals import SignalState

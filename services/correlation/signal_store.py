@@ -10,9 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.correlation.plans import (
-    StakeholderRole,
-)
+from services.correlation.plans import StakeholderRole
 from services.correlation.tables import (
     AccountRow,
     HealthSnapshotRow,
