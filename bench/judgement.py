@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.correlation.evaluation import EvaluationConfig  # noqa: E402
+from services.correlation.event_time import EvaluationConfig  # noqa: E402
 from services.correlation.plans import (  # noqa: E402
     Stakeholder,
     StakeholderRole,

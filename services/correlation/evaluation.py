@@ -4,18 +4,8 @@ Pure: the handler loads an ``AccountState`` (a bounded window of buckets, the pl
 the open signals), decides what to judge from the account's ``Progress``, calls ``evaluate``
 and saves what it returns.
 
-Rules judge an account as of its data, in event time, the way stream processors use
-watermarks. The account's *watermark* is the latest ``occurred_at`` of a value applied to it.
-A period is *complete* once the watermark has passed its end by the allowed lateness, and never
-before the wall clock has. Period rules (adoption drop, activity off track, objective at risk
-or achieved) judge an account only when its data is *current*: complete through the last
-period the wall clock has completed. Until then the account is *catching up* (a history
-backfill, a consumer that was down) and the weeks after its watermark may be on their way, so
-they are neither read as zero nor judged at all: a history replayed in any batching is judged
-once it is all there, raises nothing its whole history does not support, and flaps on nothing
-it merely passed through. An account whose events stopped is judged by the wall clock once it
-was idle long enough (the sweeper): briefly when only the last period is missing, for a whole
-quiet interval when its data lags further (a paused backfill, or an account that went silent).
+Rules judge an account as of its data, in event time: when, and on which periods, is
+``event_time``'s (the account's ``Progress``, its watermark, and what each trigger runs).
 
 Lifecycle rules (sponsor departure, reorganization, blockers) are decided on every lifecycle
 event, catching up or not. Each change states when it became true in event time (``as_of``),
@@ -26,20 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from services.correlation import health as health_rules
 from services.correlation import risk
 from services.correlation.buckets import (
     Bucket,
-    PeriodUnit,
     last_complete_period,
     period_end,
     shift_period,
 )
 from services.correlation.drops import first_detected
+from services.correlation.event_time import EvaluationConfig, Scope
 from services.correlation.leadlag import LeadLag, Verdict, judge_plan
 from services.correlation.plans import Aggregation, Stakeholder, SuccessPlan
 from services.correlation.projection import Projection, project_objective
@@ -49,160 +38,6 @@ from shared.signals import ItineraryStatus, SignalType
 
 USAGE_METRIC = "$usage"
 """Synthetic metric counting every usage event of an account (the adoption series)."""
-
-
-@dataclass(frozen=True)
-class EvaluationConfig:
-    """The knobs of an evaluation; the service settings fill it."""
-
-    unit: PeriodUnit = PeriodUnit.WEEK
-    periods: int = 26
-    max_lag: int = 4
-    min_points: int = 10
-    false_discovery_rate: float = 0.05
-    allowed_lateness: timedelta = timedelta(hours=1)
-    tail_idle: timedelta = timedelta(seconds=10)
-    quiet_after: timedelta = timedelta(hours=1)
-    thresholds: risk.RiskThresholds = field(default_factory=risk.RiskThresholds)
-    weights: health_rules.HealthWeights = field(default_factory=health_rules.HealthWeights)
-
-    @property
-    def step(self) -> timedelta:
-        """One period."""
-        return timedelta(weeks=1) if self.unit is PeriodUnit.WEEK else timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far an account's data and its judgement have come (kept on the account's row).
-
-    ``watermark`` is the latest event time of a value applied; ``judged_through`` the last
-    period the period rules judged; ``rejudge`` says a value arrived for a period already
-    judged (late data, or history sent after live data); ``touched_at`` is when an event was
-    last applied (processing time), to tell an idle account from a busy one.
-    """
-
-    watermark: datetime | None = None
-    judged_through: str | None = None
-    rejudge: bool = False
-    touched_at: datetime | None = None
-
-
-def clock_through(now: datetime, config: EvaluationConfig) -> str:
-    """The last period the wall clock has completed: its end plus the allowed lateness passed."""
-    return last_complete_period(now - config.allowed_lateness, config.unit)
-
-
-def watermark_through(
-    watermark: datetime | None, now: datetime, config: EvaluationConfig
-) -> str | None:
-    """The last period complete by the account's watermark, never beyond the wall clock's; None
-    before any value."""
-    if watermark is None:
-        return None
-    return last_complete_period(min(watermark, now) - config.allowed_lateness, config.unit)
-
-
-def is_current(progress: Progress, now: datetime, config: EvaluationConfig) -> bool:
-    """Whether the account's data (or its judgement by the wall clock) reaches the last period
-    the wall clock completed: its period rules may be read as they stand."""
-    clock = clock_through(now, config)
-    return (
-        watermark_through(progress.watermark, now, config) == clock
-        or progress.judged_through == clock
-    )
-
-
-def due_on_events(progress: Progress, now: datetime, config: EvaluationConfig) -> str | None:
-    """The period through which events just applied make the period rules judge the account:
-    its watermark completed a period not judged yet and its data is current. None otherwise
-    (nothing new is complete, or it is still catching up)."""
-    through = watermark_through(progress.watermark, now, config)
-    if through is None or through != clock_through(now, config):
-        return None
-    if progress.judged_through is not None and progress.judged_through >= through:
-        return None
-    return through
-
-
-def due_when_idle(progress: Progress, now: datetime, config: EvaluationConfig) -> str | None:
-    """The period through which the wall clock judges an idle account (the sweeper), or None.
-
-    Due when a period the clock completed was not judged, or late data arrived, and no event
-    reached the account for ``tail_idle`` when only the last period is missing from its data,
-    or for ``quiet_after`` when it lags further: a history paused mid-way must not read as a
-    silent account.
-    """
-    clock = clock_through(now, config)
-    if progress.judged_through == clock and not progress.rejudge:
-        return None
-    if progress.touched_at is None:
-        return None
-    mark = watermark_through(progress.watermark, now, config)
-    near = mark is not None and mark >= shift_period(clock, -1, config.unit)
-    wait = config.tail_idle if near else config.quiet_after
-    return clock if now - progress.touched_at >= wait else None
-
-
-class Scope(StrEnum):
-    """Which rules an evaluation runs."""
-
-    LIFECYCLE = "lifecycle"
-    """Catching up: the people and organisation rules only (a plan put before the people's
-    history would read as ownerless)."""
-    CURRENT = "current"
-    """Current: the lifecycle rules and the adoption owner."""
-    JUDGEMENT = "judgement"
-    """Every rule, on the periods through the ones judged now."""
-
-
-Judged = tuple[Scope | None, str | None]
-"""What to evaluate: the scope (None: nothing) and the period the period rules read through."""
-
-
-def on_events(
-    progress: Progress, now: datetime, config: EvaluationConfig, *, lifecycle: bool
-) -> Judged:
-    """What applying events makes the account's evaluation run: every rule once its watermark
-    completed a period and its data is current; otherwise, for lifecycle events, the rules a
-    current account or one catching up may run; nothing for values that complete nothing."""
-    due = due_on_events(progress, now, config)
-    if due is not None:
-        return Scope.JUDGEMENT, due
-    if not lifecycle:
-        return None, None
-    return _between_judgements(progress, now, config)
-
-
-def on_change(progress: Progress, now: datetime, config: EvaluationConfig, *, plan: bool) -> Judged:
-    """What a plan put or a signal acknowledged makes the account's evaluation run: a new plan
-    is judged again on the periods already judged (or due) while the account is current."""
-    due = due_on_events(progress, now, config)
-    if due is not None:
-        return Scope.JUDGEMENT, due
-    if plan and progress.judged_through is not None and is_current(progress, now, config):
-        return Scope.JUDGEMENT, progress.judged_through
-    return _between_judgements(progress, now, config)
-
-
-def on_sweep(
-    progress: Progress, now: datetime, config: EvaluationConfig
-) -> tuple[Scope, str | None]:
-    """What the sweeper runs for an account it found idle or not evaluated for a while: a
-    judgement by the wall clock when one is due, otherwise the time-driven lifecycle rules (a
-    reorganisation's quiet window ends)."""
-    due = due_when_idle(progress, now, config)
-    if due is not None:
-        return Scope.JUDGEMENT, due
-    return _between_judgements(progress, now, config)
-
-
-def _between_judgements(
-    progress: Progress, now: datetime, config: EvaluationConfig
-) -> tuple[Scope, str | None]:
-    if progress.judged_through is not None and is_current(progress, now, config):
-        return Scope.CURRENT, progress.judged_through
-    return Scope.LIFECYCLE, None
 
 
 @dataclass(frozen=True)

@@ -30,18 +30,14 @@ from services.correlation.errors import (
 )
 from services.correlation.evaluation import (
     AccountState,
-    Progress,
-    Scope,
     SignalSpan,
     account_series,
-    clock_through,
     first_period,
     health_history,
-    on_change,
-    on_sweep,
     plan_metrics,
     plan_verdicts,
 )
+from services.correlation.event_time import Progress, Scope, clock_through, on_change, on_sweep
 from services.correlation.intake import apply_events
 from services.correlation.leadlag import LeadLag
 from services.correlation.plans import SuccessPlan

@@ -16,9 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.correlation import bucket_store, lifecycle, risk, store
 from services.correlation.batch import BatchFold
-from services.correlation.evaluation import (
-    USAGE_METRIC,
-)
+from services.correlation.evaluation import USAGE_METRIC
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import PersonRow
 from shared.erasure import Suppression, strings_in

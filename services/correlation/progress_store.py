@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.correlation.evaluation import Progress
+from services.correlation.event_time import Progress
 from services.correlation.plans import (
     StakeholderRole,
 )

@@ -13,15 +13,13 @@ from services.correlation import bucket_store, progress_store, risk, signal_stor
 from services.correlation.evaluation import (
     AccountState,
     Evaluation,
-    EvaluationConfig,
-    Scope,
     evaluate,
     first_period,
     itinerary_status,
-    on_events,
     plan_metrics,
     stamp_event_decision,
 )
+from services.correlation.event_time import EvaluationConfig, Scope, on_events
 from services.correlation.intake import AppliedBatch
 from services.correlation.lifecycle import ROLE_CHANGED_MARK
 from services.correlation.settings import CorrelationSettings

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.correlation.cohorts import ItineraryStep, PooledEffect
-from services.correlation.evaluation import Progress
+from services.correlation.event_time import Progress
 from services.correlation.handlers import AccountDetail
 from services.correlation.plans import ActivityTarget, Objective, SuccessPlan
 from services.correlation.store import stakeholder_role

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.correlation.evaluation import (
-    USAGE_METRIC,
+from services.correlation.evaluation import USAGE_METRIC
+from services.correlation.event_time import (
     EvaluationConfig,
     Progress,
     Scope,

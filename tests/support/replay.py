@@ -15,14 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from services.correlation.buckets import Bucket, fold, period_key
-from services.correlation.evaluation import (
-    USAGE_METRIC,
-    AccountState,
+from services.correlation.evaluation import USAGE_METRIC, AccountState, evaluate
+from services.correlation.event_time import (
     EvaluationConfig,
     Judged,
     Progress,
     Scope,
-    evaluate,
     on_change,
     on_events,
     on_sweep,
