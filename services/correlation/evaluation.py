@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from services.correlation import health as health_rules
-from services.correlation import risk
+from services.correlation import off_track, risk
 from services.correlation.buckets import (
     Bucket,
     last_complete_period,
@@ -245,7 +245,7 @@ def _period_decisions(
             continue
         family = len(plan.itinerary)
         values = series[activity.metric]
-        off = risk.activity_off_track(
+        off = off_track.activity_off_track(
             activity,
             values,
             is_open=is_open((SignalType.ACTIVITY_OFF_TRACK, activity.metric)),
@@ -253,7 +253,9 @@ def _period_decisions(
             family=family,
         )
         if isinstance(off, risk.Raise):
-            end = risk.first_off_track(activity, values, thresholds, family) or len(values.keys)
+            end = off_track.first_off_track(activity, values, thresholds, family) or len(
+                values.keys
+            )
             off = _dated(off, values, end, config)
         decisions.append(off)
     projected = projections(plan, series, thresholds)

@@ -6,19 +6,17 @@ thresholds and periods or dates behind the decision so the notifier can explain 
 
 Subjects: the account id for sponsor_departure and reorganization, the plan id for
 no_adoption_owner, the metric for adoption_drop, activity_off_track, objective_at_risk and
-objective_achieved, the ``blocker_id`` property for blocker_reported.
+objective_achieved, the ``blocker_id`` property for blocker_reported. The drop test is
+``drops``'s and the activity-off-track rule ``off_track``'s; both decide through ``decide``.
 """
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-
-from scipy import special
 
 from services.correlation.buckets import period_end
 from services.correlation.drops import (
@@ -29,9 +27,6 @@ from services.correlation.drops import (
     strongest_drop,
 )
 from services.correlation.plans import (
-    ActivityDirection,
-    ActivityTarget,
-    Aggregation,
     Objective,
     Stakeholder,
     StakeholderRole,
@@ -107,7 +102,7 @@ class NoChange:
 Decision = Raise | Resolve | Update | NoChange
 
 
-def _decide(
+def decide(
     signal_type: SignalType,
     subject: str,
     is_open: bool,
@@ -156,7 +151,7 @@ def sponsor_departure(
         condition = True
     else:
         evidence, condition = {}, None
-    return _decide(SignalType.SPONSOR_DEPARTURE, account_id, is_open, condition, evidence)
+    return decide(SignalType.SPONSOR_DEPARTURE, account_id, is_open, condition, evidence)
 
 
 def reorganization(
@@ -177,7 +172,7 @@ def reorganization(
     """
     trigger = _latest_trigger(reorganized_at, role_changed_at, now, thresholds)
     if trigger is None:
-        return _decide(SignalType.REORGANIZATION, account_id, is_open, False, {})
+        return decide(SignalType.REORGANIZATION, account_id, is_open, False, {})
     triggered_at, cause, changes = trigger
     quiet_until = triggered_at + thresholds.reorganization_quiet_window
     acknowledged = acknowledged_at is not None and acknowledged_at >= triggered_at
@@ -196,7 +191,7 @@ def reorganization(
     elif now >= quiet_until:
         evidence["since"] = timestamp(quiet_until)
     active = not acknowledged and now < quiet_until
-    return _decide(SignalType.REORGANIZATION, account_id, is_open, active, evidence)
+    return decide(SignalType.REORGANIZATION, account_id, is_open, active, evidence)
 
 
 def _latest_trigger(
@@ -249,7 +244,7 @@ def no_adoption_owner(
         )
     else:
         evidence["reason"] = "unassigned"
-    return _decide(SignalType.NO_ADOPTION_OWNER, plan.id, is_open, "reason" in evidence, evidence)
+    return decide(SignalType.NO_ADOPTION_OWNER, plan.id, is_open, "reason" in evidence, evidence)
 
 
 def adoption_drop(
@@ -287,189 +282,8 @@ def adoption_drop(
     evidence["recovery_periods"] = dict(zip(usage.keys[-window:], counts[-window:], strict=True))
     if is_open:
         recovered = has_recovered(counts, test.baseline_mean, test.dispersion, rule)
-        return _decide(SignalType.ADOPTION_DROP, usage.metric, is_open, not recovered, evidence)
-    return _decide(SignalType.ADOPTION_DROP, usage.metric, is_open, is_drop(test, rule), evidence)
-
-
-def _misses(activity: ActivityTarget, value: float, tolerance: float) -> bool:
-    """Whether a value misses the commitment by more than the tolerance."""
-    target = activity.target_per_period
-    if activity.direction is ActivityDirection.INCREASE:
-        return value < target * (1 - tolerance)
-    if activity.direction is ActivityDirection.STOP:
-        return value > 0
-    return value > target * (1 + tolerance)
-
-
-@dataclass(frozen=True)
-class _Noise:
-    """A standard deviation and its degrees of freedom (None: the model's floor, not an
-    estimate)."""
-
-    sd: float
-    freedom: int | None
-
-    def critical(self, z: float, family: int = 1) -> float:
-        """The threshold of the one-sided tail beyond ``z`` shared by ``family`` tests
-        (Bonferroni): normal for a known sd, the t quantile for an estimated one."""
-        tail = float(special.ndtr(-z)) / max(1, family)
-        if self.freedom is None:
-            return float(-special.ndtri(tail))
-        return float(-special.stdtrit(self.freedom, tail))
-
-
-PRIOR_NOISE_FREEDOM = 4
-"""Weight, in degrees of freedom, of the noise model's spread in an activity's noise."""
-
-
-def _noise(activity: ActivityTarget, earlier: Sequence[float], recent: Sequence[float]) -> _Noise:
-    """The activity's period-to-period noise, moderated as limma moderates variances: the
-    spread pooled from the earlier periods and the recent ones (each around its own mean, so a
-    recent shift does not count as noise) is combined with the noise model's spread, weighted
-    as ``PRIOR_NOISE_FREEDOM`` degrees of freedom, and the threshold is the t quantile of the
-    degrees of freedom of both. So a few similar values do not pass for a quiet activity, while
-    a long history of its own speaks for itself. The model's spread is the Poisson noise of the
-    target (sqrt(target)) for counts and sums, 5% of the target for levels; whole counts never
-    get less than the Poisson noise."""
-    squares, freedom = 0.0, 0
-    for values in (earlier, recent):
-        if len(values) > 1:
-            mean = sum(values) / len(values)
-            squares += sum((v - mean) ** 2 for v in values)
-            freedom += len(values) - 1
-    target = abs(activity.target_per_period)
-    prior = 0.05 * target
-    counts = activity.aggregation in (Aggregation.SUM, Aggregation.COUNT)
-    poisson = math.sqrt(max(target, 1.0))
-    if counts:
-        prior = max(prior, poisson)
-    prior = max(prior, 1e-9)
-    variance = (squares + PRIOR_NOISE_FREEDOM * prior**2) / (freedom + PRIOR_NOISE_FREEDOM)
-    if counts and variance < poisson**2 and all(float(v).is_integer() for v in (*earlier, *recent)):
-        # Whole counts of events on target vary at least as Poisson counts do: a spread below
-        # that is luck, not a quiet activity.
-        return _Noise(poisson, None)
-    return _Noise(math.sqrt(variance), freedom + PRIOR_NOISE_FREEDOM)
-
-
-@dataclass(frozen=True)
-class _Shortfall:
-    """The recent window of periods that misses the target most clearly."""
-
-    start: int
-    mean: float
-    z: float
-    critical: float
-    noise: _Noise
-
-
-def _shortfall(
-    activity: ActivityTarget, values: Sequence[float], thresholds: RiskThresholds, family: int
-) -> _Shortfall | None:
-    """The window of the last k periods (k from ``off_track_periods`` to all of them) whose mean
-    misses the target by more than the tolerance with the strongest evidence beyond the
-    activity's noise, or None. Testing the mean of a window, rather than requiring every
-    period to miss, keeps one lucky period from hiding a shortfall that lasts."""
-    tolerance = thresholds.off_track_tolerance
-    target = activity.target_per_period
-    best: _Shortfall | None = None
-    for k in range(thresholds.off_track_periods, len(values) + 1):
-        window, earlier = values[-k:], values[:-k]
-        mean = sum(window) / k
-        if not _misses(activity, mean, tolerance):
-            continue
-        noise = _noise(activity, earlier, window)
-        z = (mean - target) / (noise.sd / math.sqrt(k))
-        if activity.direction is not ActivityDirection.INCREASE:
-            z = -z
-        critical = noise.critical(thresholds.off_track_z, family)
-        test = _Shortfall(len(values) - k, mean, z, critical, noise)
-        if best is None or test.z + test.critical < best.z + best.critical:
-            best = test
-    return best
-
-
-def activity_off_track(
-    activity: ActivityTarget,
-    series: Series,
-    *,
-    is_open: bool,
-    thresholds: RiskThresholds = RiskThresholds(),
-    family: int = 1,
-) -> Decision:
-    """Raised when the activity misses its target now and has missed it for a while: the latest
-    complete period misses, and the mean of the last k periods (at least ``off_track_periods``)
-    misses by more than ``off_track_tolerance`` and lies beyond the activity's own noise (z
-    beyond ``off_track_z``, the t quantile where the noise is estimated). ``family`` is how many
-    activities of the plan are judged together: they share the false-alarm rate of one
-    (Bonferroni), so a plan with more steps does not alarm more often. A stopped activity is off
-    track once it was done in each of the last ``off_track_periods`` periods.
-
-    Resolved by the same standard: once the mean of the last ``off_track_periods`` periods is
-    back within half the tolerance of the target (the hysteresis keeps an activity hovering at
-    the tolerance from flapping); a stopped activity once a period is at zero again. Decided
-    afresh from the current series on every evaluation, so an open signal always carries
-    today's reading of the stored periods. An unknown latest value (a level nobody reported)
-    decides nothing.
-    """
-    needed = thresholds.off_track_periods
-    tolerance = thresholds.off_track_tolerance
-    known = [(k, v) for k, v in zip(series.keys, series.values, strict=True) if v is not None]
-    values = [v for _, v in known]
-    latest = series.values[-1] if series.values else None
-    test = _shortfall(activity, values, thresholds, family) if latest is not None else None
-    shown = max(needed, len(values) - test.start) if test else needed
-    periods = dict(known[-shown:])
-    # ``activity``, ``target``, ``actual`` and ``unit`` are the contract the notifier words its
-    # recommendation from (shared/signals.py); the rest explains the decision.
-    evidence: dict[str, Any] = {
-        "activity": activity.metric,
-        "title": activity.title,
-        "target": activity.target_per_period,
-        "actual": latest,
-        "unit": None,
-        "period": series.keys[-1] if series.keys else None,
-        "metric": activity.metric,
-        "direction": activity.direction.value,
-        "target_per_period": activity.target_per_period,
-        "consecutive_periods_threshold": needed,
-        "tolerance": tolerance,
-        "periods": periods,
-    }
-    if test is not None:
-        evidence.update(
-            z=test.z, noise_sd=test.noise.sd, z_threshold=test.critical, run_mean=test.mean
-        )
-    recent = values[-needed:]
-    active: bool | None = None  # None: the data cannot say, the signal stays as it is
-    if latest is None or len(values) < thresholds.min_history:
-        pass
-    elif activity.direction is ActivityDirection.STOP:
-        if latest == 0:
-            active = False
-        elif len(recent) == needed and all(_misses(activity, v, 0.0) for v in recent):
-            active = True
-    elif is_open:
-        if not _misses(activity, sum(recent) / len(recent), tolerance / 2):
-            active = False
-    elif _misses(activity, latest, 0.0) and test is not None and test.z <= -test.critical:
-        active = True
-    return _decide(SignalType.ACTIVITY_OFF_TRACK, activity.metric, is_open, active, evidence)
-
-
-def first_off_track(
-    activity: ActivityTarget, series: Series, thresholds: RiskThresholds, family: int
-) -> int | None:
-    """The shortest prefix (its length) of ``series`` on which the activity is off track: when
-    an off-track activity found in a history replayed at once became so in event time."""
-    for end in range(thresholds.min_history, len(series.keys) + 1):
-        prefix = Series(series.metric, series.unit, series.keys[:end], series.values[:end])
-        decision = activity_off_track(
-            activity, prefix, is_open=False, thresholds=thresholds, family=family
-        )
-        if isinstance(decision, Raise):
-            return end
-    return None
+        return decide(SignalType.ADOPTION_DROP, usage.metric, is_open, not recovered, evidence)
+    return decide(SignalType.ADOPTION_DROP, usage.metric, is_open, is_drop(test, rule), evidence)
 
 
 def objective_at_risk(
@@ -498,7 +312,7 @@ def objective_at_risk(
         "interval_high": projection.interval_high,
         "interval_confidence": projection.confidence,
     }
-    return _decide(
+    return decide(
         SignalType.OBJECTIVE_AT_RISK,
         objective.metric,
         is_open,
@@ -521,7 +335,7 @@ def blocker_reported(event: Envelope, *, is_open: bool) -> Decision:
         "occurred_at": timestamp(event.occurred_at),
         "properties": dict(event.properties),
     }
-    return _decide(
+    return decide(
         SignalType.BLOCKER_REPORTED,
         str(blocker_id),
         is_open,
@@ -559,7 +373,7 @@ def objective_achieved(
         "value": held[-1][1],
         "reached_at": timestamp(period_end(held[-1][0], series.unit)),
     }
-    return _decide(SignalType.OBJECTIVE_ACHIEVED, objective.metric, is_open, True, evidence)
+    return decide(SignalType.OBJECTIVE_ACHIEVED, objective.metric, is_open, True, evidence)
 
 
 def achieved_periods(

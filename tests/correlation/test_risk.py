@@ -5,6 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.correlation.buckets import PeriodUnit, period_range, shift_period
+from services.correlation.off_track import activity_off_track
 from services.correlation.plans import (
     ActivityCategory,
     ActivityDirection,
@@ -23,7 +24,6 @@ from services.correlation.risk import (
     Resolve,
     RiskThresholds,
     Update,
-    activity_off_track,
     adoption_drop,
     blocker_reported,
     no_adoption_owner,

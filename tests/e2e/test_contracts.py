@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from services.correlation.buckets import PeriodUnit, period_key, shift_period
+from services.correlation.off_track import activity_off_track
 from services.correlation.plans import (
     ActivityCategory,
     ActivityDirection,
@@ -17,7 +18,7 @@ from services.correlation.plans import (
     StakeholderRole,
     StakeholderStatus,
 )
-from services.correlation.risk import Raise, activity_off_track, sponsor_departure
+from services.correlation.risk import Raise, sponsor_departure
 from services.correlation.series import Series
 from services.notifier.recommendations import recommend
 from shared.signals import SIGNAL_CATEGORY, SignalChange, SignalChangeType, SignalState
