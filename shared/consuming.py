@@ -31,6 +31,8 @@ from shared.topics import Topics
 
 log = structlog.get_logger(__name__)
 
+CONSUMER_STOP_SECONDS = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class ConsumePolicy:
@@ -111,8 +113,8 @@ async def run_consumer(
         try:
             topics = await bootstrap_topics(settings)
             consumer = subscribed_consumer(settings, subscription, topics)
-            await consumer.start()
             try:
+                await consumer.start()
                 delay = policy.backoff_initial_seconds
                 loop = ConsumeLoop(
                     consumer,
@@ -124,13 +126,33 @@ async def run_consumer(
                 )
                 await loop.run()
             finally:
-                await consumer.stop()
+                await _stop(consumer, subscription.name)
         except TRANSIENT_ERRORS as exc:
+            _stop_if_cancelled()
             log.warning("consumer_waiting_for_kafka", consumer=subscription.name, error=repr(exc))
         except Exception:  # a bug must not stop consuming for good: logged, then start over
+            _stop_if_cancelled()
             log.exception("consumer_restarting", consumer=subscription.name)
         await asyncio.sleep(delay)
         delay = policy.next_delay(delay)
+
+
+async def _stop(consumer: AIOKafkaConsumer, name: str) -> None:
+    """Stop a consumer within ``CONSUMER_STOP_SECONDS``, whatever it raises: this runs when
+    the loop failed or was cancelled, and must neither hang the service's shutdown (a group
+    rebalancing) nor replace the reason it stops."""
+    try:
+        await asyncio.wait_for(consumer.stop(), CONSUMER_STOP_SECONDS)
+    except Exception as exc:
+        log.warning("consumer_stop_failed", consumer=name, error=repr(exc)[:300])
+
+
+def _stop_if_cancelled() -> None:
+    """Re-raise the cancellation of the running task: an error met while it was being
+    cancelled (a consumer failing as it stops) must not start the loop over."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:

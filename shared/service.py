@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -43,6 +42,7 @@ from shared.topics import Topics
 log = structlog.get_logger(__name__)
 
 FIRST_CONNECT_SECONDS = 5.0
+TASK_STOP_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,12 @@ async def _connect(settings: ServiceSettings, producer: HealingProducer) -> None
 async def background(
     name: str, run: Callable[[], Coroutine[Any, Any, None]]
 ) -> AsyncIterator[asyncio.Task[None]]:
-    """Run ``run()`` as a task for the life of the block; a crash is logged, exit cancels it."""
+    """Run ``run()`` as a task for the life of the block; a crash is logged, exit cancels it.
+
+    The exit cancels again every second while the task runs on (library code that turned a
+    cancellation into an error it then retried), and gives up after ``TASK_STOP_SECONDS``, so
+    one task can never hang a service's shutdown.
+    """
     task = asyncio.create_task(run(), name=name)
 
     def _report(finished: asyncio.Task[None]) -> None:
@@ -133,9 +138,12 @@ async def background(
     try:
         yield task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        deadline = asyncio.get_running_loop().time() + TASK_STOP_SECONDS
+        while not task.done() and asyncio.get_running_loop().time() < deadline:
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+        if not task.done():
+            log.error("background_task_did_not_stop", task=name)
 
 
 async def bootstrap_topics(settings: ServiceSettings) -> Topics:
