@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.correlation import handlers
+from services.correlation import handlers, queries
 from services.correlation.ampm_view import (
     ActivityOut,
     AmpmView,
@@ -65,7 +65,7 @@ async def get_success_plan(
     account_id: str, tenant: SecretTenant, context: ContextDep
 ) -> SuccessPlan:
     """The account's success plan."""
-    return await handlers.get_plan(context.sessions, tenant.id, account_id)
+    return await queries.get_plan(context.sessions, tenant.id, account_id)
 
 
 @router.delete(
@@ -87,7 +87,7 @@ async def get_account(
 ) -> AccountDetailOut:
     """The account: traits and seats, health, open signals by type and GPS category, how far
     its data is judged, and a summary of its success plan."""
-    detail = await handlers.get_account(context.sessions, tenant.id, account_id)
+    detail = await queries.get_account(context.sessions, tenant.id, account_id)
     return AccountDetailOut.of(detail)
 
 
@@ -95,16 +95,14 @@ async def get_account(
 async def list_people(account_id: str, tenant: SecretTenant, context: ContextDep) -> PeopleList:
     """The account's people: role, status, title, supervisor, and the role the plan gives them
     (sponsor, adoption owner)."""
-    rows, plan = await handlers.list_people(context.sessions, tenant.id, account_id)
+    rows, plan = await queries.list_people(context.sessions, tenant.id, account_id)
     return PeopleList.of(rows, plan)
 
 
 @router.get("/accounts/{account_id}/ampm", tags=["plans"])
 async def get_ampm(account_id: str, tenant: SecretTenant, context: ContextDep) -> AmpmView:
     """Activities against targets, objectives with projections, and the correlation table."""
-    analysis = await handlers.analyse_plan(
-        context.sessions, tenant.id, account_id, context.settings
-    )
+    analysis = await queries.analyse_plan(context.sessions, tenant.id, account_id, context.settings)
     plan, series = analysis.plan, analysis.series
     projected = projections(plan, series, context.settings.thresholds)
     return AmpmView(
@@ -129,7 +127,7 @@ async def get_signals(
     state: Annotated[SignalState | None, Query()] = None,
 ) -> SignalList:
     """The account's signals, all or only ``open`` / ``resolved`` ones."""
-    rows = await handlers.list_signals(context.sessions, tenant.id, account_id, state)
+    rows = await queries.list_signals(context.sessions, tenant.id, account_id, state)
     return SignalList(signals=[SignalOut.of(row) for row in rows])
 
 
@@ -148,7 +146,7 @@ async def acknowledge_signal(
 @router.get("/accounts/{account_id}/health", tags=["accounts"])
 async def get_health(account_id: str, tenant: SecretTenant, context: ContextDep) -> HealthOut:
     """The latest health score, its components and what each contributes."""
-    snapshot, signals, progress = await handlers.get_health(context.sessions, tenant.id, account_id)
+    snapshot, signals, progress = await queries.get_health(context.sessions, tenant.id, account_id)
     return HealthOut.of(snapshot, signals, progress)
 
 
@@ -161,7 +159,7 @@ async def get_health_history(
 ) -> HealthHistoryOut:
     """The health score as of each of the last ``periods`` judged periods, oldest first: the
     series cut at each period's end, the signals open then, the people as they are now."""
-    history = await handlers.health_trend(
+    history = await queries.health_trend(
         context.sessions, tenant.id, account_id, context.settings, periods=periods
     )
     return HealthHistoryOut(
@@ -178,7 +176,7 @@ async def list_accounts(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AccountPage:
     """The tenant's accounts with health and open signal counts, by account id."""
-    rows, total = await handlers.list_accounts(
+    rows, total = await queries.list_accounts(
         context.sessions, tenant.id, limit=limit, offset=offset
     )
     return AccountPage(
@@ -213,7 +211,7 @@ async def get_cohort_itinerary(
 async def _cohort(
     context: handlers.Context, tenant_id: str, trait: str, value: str
 ) -> CohortItineraryOut:
-    cohort = await handlers.cohort_itinerary(
+    cohort = await queries.cohort_itinerary(
         context.sessions, tenant_id, trait, value, context.settings
     )
     return CohortItineraryOut(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +15,12 @@ from services.correlation.evaluation import (
     Evaluation,
     evaluate,
     first_period,
-    itinerary_status,
     plan_metrics,
     stamp_event_decision,
 )
-from services.correlation.event_time import EvaluationConfig, Scope, on_events
+from services.correlation.event_time import Scope, on_events
 from services.correlation.intake import AppliedBatch
+from services.correlation.itinerary import itinerary_status
 from services.correlation.lifecycle import ROLE_CHANGED_MARK
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import HealthSnapshotRow, SignalRow
@@ -38,21 +38,6 @@ from shared.signals import (
 log = structlog.get_logger(__name__)
 
 
-def evaluation_config(settings: CorrelationSettings) -> EvaluationConfig:
-    """The evaluation knobs from the service settings."""
-    return EvaluationConfig(
-        unit=settings.period_unit,
-        periods=settings.evaluation_periods,
-        max_lag=settings.max_lag,
-        min_points=settings.min_points,
-        false_discovery_rate=settings.false_discovery_rate,
-        allowed_lateness=timedelta(seconds=settings.allowed_lateness_seconds),
-        tail_idle=timedelta(seconds=settings.tail_idle_seconds),
-        quiet_after=timedelta(seconds=settings.sweep_interval_seconds),
-        thresholds=settings.thresholds,
-    )
-
-
 async def evaluate_accounts(
     session: AsyncSession, batch: AppliedBatch, settings: CorrelationSettings, now: datetime
 ) -> int:
@@ -64,7 +49,7 @@ async def evaluate_accounts(
     lifecycle events); a value for a period already judged leaves the account to be judged
     again once it is idle (the sweeper), so a history sent after live data is judged whole.
     """
-    config = evaluation_config(settings)
+    config = settings.evaluation
     watermarks = {key: extent[0] for key, extent in batch.extents.items()}
     progress = await progress_store.advance_accounts(session, batch.touched, watermarks, now)
     late = [
@@ -108,7 +93,7 @@ async def evaluate_account(
 ) -> None:
     """Apply blocker events, run the rules of ``scope``, update health; changes go to the
     outbox. A judgement (``Scope.JUDGEMENT``) records the account as judged ``through``."""
-    config = evaluation_config(settings)
+    config = settings.evaluation
     plan = await store.get_plan(session, tenant_id, account_id)
     open_rows = {
         (SignalType(row.signal_type), row.subject): row
@@ -280,9 +265,7 @@ async def _record_health(
                 previous_score=previous,
                 components=components,
                 open_signals=list(result.open_signals),
-                itinerary=list(
-                    itinerary_status(result.plan, result.series, evaluation_config(settings))
-                ),
+                itinerary=list(itinerary_status(result.plan, result.series, settings.evaluation)),
             ),
             occurred_at=now,
         ),

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.correlation.cohorts import ItineraryStep, PooledEffect
 from services.correlation.event_time import Progress
-from services.correlation.handlers import AccountDetail
 from services.correlation.plans import ActivityTarget, Objective, SuccessPlan
+from services.correlation.queries import AccountDetail
 from services.correlation.store import stakeholder_role
 from services.correlation.tables import AccountRow, HealthSnapshotRow, PersonRow, SignalRow
 from shared.signals import SIGNAL_CATEGORY, SignalState, SignalType

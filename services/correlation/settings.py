@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 
 from pydantic import Field
 
 from services.correlation.buckets import PeriodUnit
 from services.correlation.drops import DropRule
+from services.correlation.event_time import EvaluationConfig
 from services.correlation.risk import RiskThresholds
 from shared.settings import ServiceSettings, service_env
 
@@ -216,6 +218,22 @@ class CorrelationSettings(ServiceSettings):
             off_track_tolerance=self.off_track_tolerance,
             achieved_periods=self.achieved_periods,
             projection_confidence=self.at_risk_confidence,
+        )
+
+    @cached_property
+    def evaluation(self) -> EvaluationConfig:
+        """The evaluation knobs, derived once from these settings (which a service builds once,
+        at start)."""
+        return EvaluationConfig(
+            unit=self.period_unit,
+            periods=self.evaluation_periods,
+            max_lag=self.max_lag,
+            min_points=self.min_points,
+            false_discovery_rate=self.false_discovery_rate,
+            allowed_lateness=timedelta(seconds=self.allowed_lateness_seconds),
+            tail_idle=timedelta(seconds=self.tail_idle_seconds),
+            quiet_after=timedelta(seconds=self.sweep_interval_seconds),
+            thresholds=self.thresholds,
         )
 
     @property
