@@ -40,8 +40,9 @@ from ampm.local.stack import create_database, create_tenant_keys, throwaway_infr
 from services.correlation import bucket_store, store
 from services.correlation.buckets import Bucket, last_complete_period, period_start, shift_period
 from services.correlation.correlations import correlate_plan
-from services.correlation.evaluation import AccountState, account_series, plan_verdicts, projections
+from services.correlation.evaluation import AccountState, account_series, projections
 from services.correlation.event_time import EvaluationConfig
+from services.correlation.itinerary import plan_verdicts
 from services.correlation.plans import SuccessPlan
 from shared.db import create_engine, create_session_factory
 

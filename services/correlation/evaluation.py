@@ -29,12 +29,11 @@ from services.correlation.buckets import (
 )
 from services.correlation.drops import first_detected
 from services.correlation.event_time import EvaluationConfig, Scope
-from services.correlation.leadlag import LeadLag, Verdict, judge_plan
 from services.correlation.plans import Aggregation, Stakeholder, SuccessPlan
 from services.correlation.projection import Projection, project_objective
 from services.correlation.series import InsufficientEvidence, Series, build_series
 from shared.clock import timestamp
-from shared.signals import ItineraryStatus, SignalType
+from shared.signals import SignalType
 
 USAGE_METRIC = "$usage"
 """Synthetic metric counting every usage event of an account (the adoption series)."""
@@ -209,7 +208,7 @@ def evaluate(
         if isinstance(d, risk.Raise | risk.Resolve | risk.Update)
     )
     open_after = _open_after(state.open_signals, changes)
-    health = health_rules.score_health(_health_inputs(state, series, open_after), config.weights)
+    health = health_rules.score_health(health_inputs(state, series, open_after), config.weights)
     return Evaluation(
         changes=changes,
         health=health,
@@ -352,9 +351,10 @@ def _open_after(
     return [signal_type for signal_type, _ in keys]
 
 
-def _health_inputs(
+def health_inputs(
     state: AccountState, series: Mapping[str, Series], open_signals: Sequence[SignalType]
 ) -> health_rules.HealthInputs:
+    """The health components of an account from its series and the signals open."""
     plan = state.plan
     usage = series.get(USAGE_METRIC)
     latest: dict[str, float] = {}
@@ -374,97 +374,3 @@ def _health_inputs(
         open_risks=health_rules.open_risks_component(open_signals),
         stakeholder_coverage=health_rules.stakeholder_coverage_component(state.stakeholders),
     )
-
-
-@dataclass(frozen=True)
-class SignalSpan:
-    """When a signal was open in event time: from its ``as_of`` to its resolution's."""
-
-    signal_type: SignalType
-    opened: datetime
-    closed: datetime | None
-
-
-def health_history(
-    state: AccountState,
-    spans: Sequence[SignalSpan],
-    now: datetime,
-    config: EvaluationConfig,
-    *,
-    through: str,
-    periods: int,
-) -> list[tuple[str, float]]:
-    """The account's health as of each of the last ``periods`` periods up to ``through``: its
-    series cut at each period's end and the signals open then (by their event-time dates), with
-    the people as they are now. A trend a CSM can read, also for history backfilled at once."""
-    history = []
-    for back in range(periods - 1, -1, -1):
-        period = shift_period(through, -back, config.unit)
-        series = account_series(state, now, config, through=period)
-        if not series:
-            continue
-        end = period_end(period, config.unit)
-        open_then = [
-            span.signal_type
-            for span in spans
-            if span.opened <= end and (span.closed is None or span.closed > end)
-        ]
-        health = health_rules.score_health(_health_inputs(state, series, open_then), config.weights)
-        history.append((period, health.score))
-    return history
-
-
-def plan_verdicts(
-    plan: SuccessPlan, series: Mapping[str, Series], config: EvaluationConfig
-) -> tuple[LeadLag, ...]:
-    """The plan's lead/lag verdicts over ``series`` with the configured FDR control."""
-    return judge_plan(
-        plan,
-        series,
-        max_lag=config.max_lag,
-        min_points=config.min_points,
-        false_discovery_rate=config.false_discovery_rate,
-    )
-
-
-def itinerary_status(
-    plan: SuccessPlan | None, series: Mapping[str, Series], config: EvaluationConfig
-) -> tuple[ItineraryStatus, ...]:
-    """Each activity's target, latest value and lead/lag verdict on the objectives.
-
-    An activity's verdict is ``moves_objective`` when it moves any objective (the strongest
-    such effect is reported), otherwise the best of the others. Verdicts are the costly part of
-    an evaluation: only called when health is published.
-    """
-    if plan is None:
-        return ()
-    rank = {Verdict.MOVES_OBJECTIVE: 0, Verdict.NO_EVIDENCE: 1, Verdict.INSUFFICIENT_EVIDENCE: 2}
-    chosen: dict[str, LeadLag] = {}
-    for pair in plan_verdicts(plan, series, config):
-        current = chosen.get(pair.activity_metric)
-        strength = abs(pair.best.r) if pair.best else 0.0
-        if current is None or (rank[pair.verdict], -strength) < (
-            rank[current.verdict],
-            -(abs(current.best.r) if current.best else 0.0),
-        ):
-            chosen[pair.activity_metric] = pair
-    statuses = []
-    for activity in plan.itinerary:
-        known = series[activity.metric].latest() if activity.metric in series else None
-        verdict = chosen.get(activity.metric)
-        best = verdict.best if verdict else None
-        statuses.append(
-            ItineraryStatus(
-                activity=activity.metric,
-                title=activity.title,
-                direction=activity.direction.value,
-                target=activity.target_per_period,
-                actual=known[1] if known else None,
-                verdict=verdict.verdict.value if verdict else None,
-                objective=verdict.objective_metric if verdict else None,
-                lag=best.lag if best else None,
-                effect_r=best.r * verdict.intended_sign if best and verdict else None,
-                q_value=best.q_value if best else None,
-            )
-        )
-    return tuple(statuses)

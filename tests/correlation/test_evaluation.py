@@ -8,13 +8,12 @@ from services.correlation.buckets import Bucket, last_complete_period, period_st
 from services.correlation.evaluation import (
     USAGE_METRIC,
     AccountState,
-    SignalSpan,
     account_series,
     evaluate,
-    health_history,
-    itinerary_status,
 )
 from services.correlation.event_time import EvaluationConfig
+from services.correlation.health_history import SignalSpan, health_history
+from services.correlation.itinerary import itinerary_status
 from services.correlation.plans import (
     ActivityCategory,
     ActivityDirection,
