@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.equivalents import handlers, roi
+from services.equivalents import catalog_edits, handlers, roi
 from services.equivalents.handlers import Context
 from services.equivalents.schemas import (
     MAX_AMOUNT,
@@ -55,7 +55,7 @@ router = APIRouter()
 @router.get("/v1/equivalents/catalog", tags=["catalog"])
 async def get_catalog(tenant: SecretTenant, context: ContextDep) -> CatalogOut:
     """Shipped entries merged with the tenant's, with formula, kind, source and origin."""
-    return await handlers.get_catalog(context, tenant)
+    return await catalog_edits.get_catalog(context, tenant)
 
 
 @router.post(
@@ -72,7 +72,7 @@ async def create_entry(
     the same ``Idempotency-Key`` and body gets the first answer."""
 
     async def create() -> tuple[int, object]:
-        entry = await handlers.create_entry(context, tenant, body)
+        entry = await catalog_edits.create_entry(context, tenant, body)
         return 201, entry.model_dump(mode="json")
 
     status_code, answer = await answer_once(
@@ -90,7 +90,7 @@ async def create_entry(
 @router.get("/v1/equivalents/catalog/{entry_id}", tags=["catalog"])
 async def get_entry(entry_id: EntryId, tenant: SecretTenant, context: ContextDep) -> EntryOut:
     """One catalog entry as it converts for this tenant; it can be PUT back unchanged."""
-    return await handlers.get_entry(context, tenant, entry_id)
+    return await catalog_edits.get_entry(context, tenant, entry_id)
 
 
 @router.put("/v1/equivalents/catalog/{entry_id}", tags=["catalog"])
@@ -98,7 +98,7 @@ async def put_entry(
     entry_id: EntryId, body: EntryIn, tenant: SecretTenant, context: ContextDep, response: Response
 ) -> EntryOut:
     """Create (201) or replace (200) a tenant entry; a shipped id is overridden for this tenant."""
-    entry, created = await handlers.put_entry(context, tenant, entry_id, body)
+    entry, created = await catalog_edits.put_entry(context, tenant, entry_id, body)
     response.status_code = 201 if created else 200
     return entry
 
@@ -106,14 +106,14 @@ async def put_entry(
 @router.delete("/v1/equivalents/catalog/{entry_id}", status_code=204, tags=["catalog"])
 async def delete_entry(entry_id: EntryId, tenant: SecretTenant, context: ContextDep) -> Response:
     """Delete a tenant entry; a shipped entry answers 409 (override it with PUT instead)."""
-    await handlers.delete_entry(context, tenant, entry_id)
+    await catalog_edits.delete_entry(context, tenant, entry_id)
     return Response(status_code=204)
 
 
 @router.get("/v1/equivalents/parameters", tags=["parameters"])
 async def get_parameters(tenant: SecretTenant, context: ContextDep) -> SettingsOut:
     """The tenant's parameters and modes, and every parameter's value in use."""
-    return await handlers.get_settings(context, tenant)
+    return await catalog_edits.get_settings(context, tenant)
 
 
 @router.put("/v1/equivalents/parameters", tags=["parameters"])
@@ -121,7 +121,7 @@ async def put_parameters(
     body: SettingsIn, tenant: SecretTenant, context: ContextDep
 ) -> SettingsOut:
     """Replace the tenant's parameters and modes."""
-    return await handlers.put_settings(context, tenant, body)
+    return await catalog_edits.put_settings(context, tenant, body)
 
 
 @router.post("/v1/equivalents/convert", tags=["conversions"])
