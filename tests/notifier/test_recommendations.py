@@ -10,7 +10,8 @@ import pytest
 
 from services.notifier.errors import IncompleteSignalChange
 from services.notifier.itinerary import Direction, ItineraryItem
-from services.notifier.recommendations import Priority, Recommendation, ampm_link, recommend
+from services.notifier.recommendations import Recommendation, ampm_link, recommend
+from services.notifier.wording import Priority
 from shared.signals import GpsCategory, SignalChange, SignalChangeType, SignalType
 
 BASE = "https://ampm.example.com"
