@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console import handlers, views
+from services.console import charts, handlers, views
 from services.console.errors import CsrfRefused
 from services.console.handlers import Console, Viewer
 from services.console.sealing import new_token
@@ -141,7 +141,7 @@ async def portfolio(
     )
     return _signed_in(
         request, console, viewer, "portfolio.html", rows=arranged, total=len(rows),
-        sort=sort, order=order, q=q, category=category, categories=views.CATEGORY_LABELS,
+        sort=sort, order=order, q=q, category=category, categories=charts.CATEGORY_LABELS,
     )  # fmt: skip
 
 

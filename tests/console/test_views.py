@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from services.console import views
+from services.console import charts, views
 
 
 def _row(account_id: str, health: float | None, trend: list[float], **categories: int) -> Any:
@@ -50,11 +50,11 @@ def test_an_activity_chart_plots_each_known_period_against_its_target() -> None:
             {"period": "2026-W46", "actual": None, "target": 25, "on_target": None},
         ],
     }
-    chart = views.activity_chart(activity, views._unit_of(activity))
+    chart = charts.activity_chart(activity, views._unit_of(activity))
     bars, target = chart.figure["data"]
     assert bars["x"] == ["2026-10-26", "2026-11-02"]  # Monday of each ISO week
     assert bars["y"] == [30.0, 12.0]
-    assert bars["marker"]["color"] == [views.BLUE, views.ORANGE]
+    assert bars["marker"]["color"] == [charts.BLUE, charts.ORANGE]
     assert target["y"] == [25.0, 25.0]
     assert chart.figure["layout"]["yaxis"]["title"]["text"] == "New contacts (contacts per week)"
     assert "1 below the target of 25" in chart.summary
@@ -78,7 +78,7 @@ def test_an_objective_chart_draws_the_projection_and_its_interval_to_the_deadlin
             "interval_confidence": 0.98,
         },
     }
-    chart = views.objective_chart(objective, "%")
+    chart = charts.objective_chart(objective, "%")
     actual, target, band, line = chart.figure["data"]
     assert actual["y"] == [2.4, 2.5]
     assert target["y"] == [3.2, 3.2]
@@ -116,5 +116,5 @@ def test_signals_are_placed_in_event_time_and_a_cleared_one_when_it_cleared() ->
 
 
 def test_iso_weeks_and_days_read_as_their_first_day() -> None:
-    assert views.period_date("2026-W01") == date(2025, 12, 29)
-    assert views.period_date("2026-03-04") == date(2026, 3, 4)
+    assert charts.period_date("2026-W01") == date(2025, 12, 29)
+    assert charts.period_date("2026-03-04") == date(2026, 3, 4)
