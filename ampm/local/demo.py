@@ -13,7 +13,8 @@ from itertools import groupby
 
 import httpx
 
-from ampm.local.demo_scenario import ACME, NORTHWIND, SUNNY_ROOFS, build_scenario
+from ampm.local.demo_equivalents import ACME, SUNNY_ROOFS
+from ampm.local.demo_scenario import NORTHWIND, build_scenario
 from shared.clock import utc_now
 
 RECEIVER_DESCRIPTION = "make dev demo receiver"

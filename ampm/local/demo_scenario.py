@@ -3,10 +3,7 @@
 - Northwind Leads, a B2B customer of lead-generation software: objective lead conversion
   2.2% -> 3.2% by the end of Q4, seven itinerary activities that lead the KPI by two weeks, the
   executive sponsor leaves in week 8 and a successor is named in week 10.
-- Sunny Roofs, a solar-monitoring customer whose kWh become EPA equivalents; a fourth array
-  goes live in the last two weeks and the weekly generation objective is reached.
-- Acme Logistics, a usage-heavy integration customer whose transactions become hours and FTEs;
-  30 of its 40 licensed people use it.
+- Sunny Roofs and Acme Logistics, whose usage becomes equivalents (``demo_equivalents``).
 
 Pure functions of a start date and a seed, so a test can check the story the data tells.
 """
@@ -15,19 +12,21 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-WEEKS = 12
+from ampm.local.demo_equivalents import (
+    SUNNY_ROOFS,
+    acme_events,
+    sunny_roofs_events,
+    sunny_roofs_plan,
+)
+from ampm.local.demo_events import WEEKS, Event, activity, event
+
 LEAD_WEEKS = 2
 SPONSOR_LEAVES_WEEK = 8
 SUCCESSOR_WEEK = 10
 NORTHWIND = "northwind-leads"
-SUNNY_ROOFS = "sunny-roofs"
-ACME = "acme-logistics"
-ACME_ACTIVE_USERS = 30
-
-Event = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -53,24 +52,14 @@ def end_of_quarter(day: date) -> date:
     return first_of_next - timedelta(days=1)
 
 
-def _at(day: date, hour: int = 10) -> str:
-    return datetime.combine(day, time(hour), tzinfo=UTC).isoformat()
-
-
-def _event(kind: str, name: str, account: str, day: date, **extra: Any) -> Event:
-    event: Event = {"kind": kind, "name": name, "account_id": account, "occurred_at": _at(day)}
-    event.update(extra)
-    return event
-
-
 def build_scenario(today: date, seed: int = 7) -> Scenario:
     """All three customers' events, sorted by time, and Northwind's success plan."""
     rng = random.Random(seed)
     start = scenario_start(today)
     events: list[Event] = []
     contacts, conversion = _northwind(events, start, rng)
-    _sunny_roofs(events, start, rng)
-    _acme(events, start, rng)
+    sunny_roofs_events(events, start, rng)
+    acme_events(events, start, rng)
     events.sort(key=lambda e: e["occurred_at"])
     plans = {
         NORTHWIND: northwind_plan(end_of_quarter(today)),
@@ -95,7 +84,7 @@ def northwind_plan(deadline: date) -> dict[str, Any]:
             }
         ],
         "itinerary": [
-            _activity(
+            activity(
                 "lead_gen_dedicated_fte",
                 "A dedicated person full time on lead generation",
                 "organisation",
@@ -103,30 +92,30 @@ def northwind_plan(deadline: date) -> dict[str, Any]:
                 "increase",
                 "last",
             ),
-            _activity(
+            activity(
                 "new_contacts_identified",
                 "+25% newly identified contacts per week",
                 "process",
                 50,
                 "increase",
             ),
-            _activity(
+            activity(
                 "targeted_profiles_created",
                 "+15% targeted profiles per week",
                 "process",
                 23,
                 "increase",
             ),
-            _activity(
+            activity(
                 "social_campaigns_launched",
                 "+20% social campaigns per month",
                 "tool",
                 1.2,
                 "increase",
             ),
-            _activity("emails_bounced", "Fewer bounced emails", "routine", 20, "decrease"),
-            _activity("cold_calls_made", "Stop cold calling", "behaviour", 0, "stop"),
-            _activity(
+            activity("emails_bounced", "Fewer bounced emails", "routine", 20, "decrease"),
+            activity("cold_calls_made", "Stop cold calling", "behaviour", 0, "stop"),
+            activity(
                 "legacy_excel_opened",
                 "Stop using the legacy shared Excel file",
                 "behaviour",
@@ -139,77 +128,12 @@ def northwind_plan(deadline: date) -> dict[str, Any]:
     }
 
 
-SUNNY_BASELINE_KWH = 590
-SUNNY_TARGET_KWH = 700
-NEW_ARRAY_WEEKS = 2
-
-
-def sunny_roofs_plan(deadline: date) -> dict[str, Any]:
-    """Weekly generation from about 590 kWh to 700 kWh, by bringing a fourth array online."""
-    return {
-        "objectives": [
-            {
-                "metric": "energy_generated",
-                "title": f"Weekly solar generation at {SUNNY_TARGET_KWH} kWh",
-                "unit": "kWh",
-                "baseline": SUNNY_BASELINE_KWH,
-                "target": SUNNY_TARGET_KWH,
-                "direction": "up",
-                "deadline": deadline.isoformat(),
-                "aggregation": "sum",
-            }
-        ],
-        "itinerary": [
-            _activity(
-                "panel_inspections",
-                "Inspect every array once a week",
-                "routine",
-                3,
-                "increase",
-            ),
-        ],
-        "sponsor_id": "sr-owner",
-        "adoption_owner_id": "sr-ops",
-    }
-
-
-UNITS = {
-    "lead_gen_dedicated_fte": "FTE",
-    "new_contacts_identified": "contacts",
-    "targeted_profiles_created": "profiles",
-    "social_campaigns_launched": "campaigns",
-    "emails_bounced": "emails",
-    "cold_calls_made": "calls",
-    "legacy_excel_opened": "opens",
-    "panel_inspections": "inspections",
-}
-
-
-def _activity(
-    metric: str,
-    title: str,
-    category: str,
-    target: float,
-    direction: str,
-    aggregation: str = "sum",
-) -> dict[str, Any]:
-    return {
-        "metric": metric,
-        "title": title,
-        "unit": UNITS[metric],
-        "category": category,
-        "target_per_period": target,
-        "direction": direction,
-        "aggregation": aggregation,
-    }
-
-
 def _northwind(
     events: list[Event], start: date, rng: random.Random
 ) -> tuple[list[float], list[float]]:
     account = NORTHWIND
     events.append(
-        _event(
+        event(
             "lifecycle",
             "account.identified",
             account,
@@ -236,7 +160,7 @@ def _northwind(
     )
     for person, traits in people.items():
         events.append(
-            _event(
+            event(
                 "lifecycle",
                 "person.identified",
                 account,
@@ -267,7 +191,7 @@ def _northwind(
         }
         for name, value in weekly.items():
             events.append(
-                _event(
+                event(
                     "activity",
                     name,
                     account,
@@ -278,7 +202,7 @@ def _northwind(
                 )
             )
         events.append(
-            _event(
+            event(
                 "performance",
                 "lead_conversion_rate",
                 account,
@@ -291,7 +215,7 @@ def _northwind(
             for user in users:
                 if rng.random() < 0.8:
                     events.append(
-                        _event(
+                        event(
                             "usage",
                             "leads_exported",
                             account,
@@ -302,7 +226,7 @@ def _northwind(
                     )
         if week == SPONSOR_LEAVES_WEEK:
             events.append(
-                _event(
+                event(
                     "lifecycle",
                     "stakeholder.departed",
                     account,
@@ -314,7 +238,7 @@ def _northwind(
         if week == SUCCESSOR_WEEK:
             # The successor is introduced, then formally handed the role (the plan names them).
             events.append(
-                _event(
+                event(
                     "lifecycle",
                     "person.identified",
                     account,
@@ -328,7 +252,7 @@ def _northwind(
                 )
             )
             events.append(
-                _event(
+                event(
                     "lifecycle",
                     "sponsor.assigned",
                     account,
@@ -337,86 +261,3 @@ def _northwind(
                 )
             )
     return contacts[LEAD_WEEKS:], conversion
-
-
-def _sunny_roofs(events: list[Event], start: date, rng: random.Random) -> None:
-    account = SUNNY_ROOFS
-    events.append(
-        _event(
-            "lifecycle",
-            "account.identified",
-            account,
-            start,
-            properties={"name": "Sunny Roofs", "segment": "solar", "plan": "starter", "seats": 5},
-        )
-    )
-    people = {"sr-owner": "sponsor", "sr-ops": "adoption_owner", "sr-tech": "end_user"}
-    for person, role in people.items():
-        events.append(
-            _event(
-                "lifecycle",
-                "person.identified",
-                account,
-                start,
-                person_id=person,
-                properties={"role": role, "status": "active"},
-            )
-        )
-    for day in range(WEEKS * 7):
-        moment = start + timedelta(days=day)
-        sites = ["north", "south", "barn"]
-        if day >= (WEEKS - NEW_ARRAY_WEEKS) * 7:
-            sites.append("garage")  # the fourth array goes live
-        for site in sites:
-            events.append(
-                _event(
-                    "usage",
-                    "energy_generated",
-                    account,
-                    moment,
-                    person_id=rng.choice(list(people)),  # who checked the array's readings
-                    value=round(max(0.0, rng.gauss(28, 6)), 1),
-                    unit="kWh",
-                    properties={"site": site},
-                )
-            )
-        if moment.weekday() == 0:
-            events.append(
-                _event("activity", "panel_inspections", account, moment, value=len(sites))
-            )
-
-
-def _acme(events: list[Event], start: date, rng: random.Random) -> None:
-    account = ACME
-    events.append(
-        _event(
-            "lifecycle",
-            "account.identified",
-            account,
-            start,
-            properties={
-                "name": "Acme Logistics",
-                "segment": "logistics",
-                "plan": "enterprise",
-                "seats": 40,
-            },
-        )
-    )
-    users = [f"acme-user-{n:02d}" for n in range(ACME_ACTIVE_USERS)]
-    for day in range(WEEKS * 7):
-        moment = start + timedelta(days=day)
-        if moment.weekday() < 5:
-            # Each working day about a third of the people run the ERP sync, 12-15 each.
-            for user in rng.sample(users, k=ACME_ACTIVE_USERS // 3):
-                events.append(
-                    _event(
-                        "usage",
-                        "transactions_processed",
-                        account,
-                        moment,
-                        person_id=user,
-                        value=rng.randint(36, 44),
-                        unit="transactions",
-                        properties={"integration": "erp-sync"},
-                    )
-                )

@@ -7,14 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from ampm.local.demo_equivalents import ACME, SUNNY_ROOFS
+from ampm.local.demo_events import WEEKS
 from ampm.local.demo_scenario import (
-    ACME,
     LEAD_WEEKS,
     NORTHWIND,
     SPONSOR_LEAVES_WEEK,
     SUCCESSOR_WEEK,
-    SUNNY_ROOFS,
-    WEEKS,
     build_scenario,
     end_of_quarter,
     scenario_start,

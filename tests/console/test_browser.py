@@ -11,7 +11,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page
 
-from ampm.local.demo_scenario import ACME, NORTHWIND, SUNNY_ROOFS
+from ampm.local.demo_equivalents import ACME, SUNNY_ROOFS
+from ampm.local.demo_scenario import NORTHWIND
 from shared.clock import utc_now
 from shared.tenant_store import CreatedTenant
 from tests.console.conftest import ConsoleStack
