@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -82,6 +82,25 @@ class DeadLetter:
 
 
 BatchHandler = Callable[[Sequence[ConsumerRecord[bytes, bytes]]], Awaitable[Sequence[DeadLetter]]]
+
+Decoded = TypeVar("Decoded")
+
+
+def decode_records(
+    records: Sequence[ConsumerRecord[bytes, bytes]],
+    decode: Callable[[bytes | None], Decoded],
+    what: str,
+) -> tuple[list[tuple[ConsumerRecord[bytes, bytes], Decoded]], list[DeadLetter]]:
+    """Each record's value decoded, or, where ``decode`` rejects it (a ``ValueError``, which
+    pydantic's validation errors are), a dead letter saying it is not a valid ``what``."""
+    decoded: list[tuple[ConsumerRecord[bytes, bytes], Decoded]] = []
+    letters: list[DeadLetter] = []
+    for record in records:
+        try:
+            decoded.append((record, decode(record.value)))
+        except ValueError as exc:
+            letters.append(DeadLetter(record, f"malformed {what}: {exc}"[:1000]))
+    return decoded, letters
 
 
 def subscribed_consumer(

@@ -36,9 +36,9 @@ from services.correlation.reevaluation import (
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import SignalRow
 from shared.clock import utc_now
-from shared.consuming import DeadLetter
+from shared.consuming import DeadLetter, decode_records
 from shared.erasure import ErasureRequest, ErasureScope
-from shared.events import Envelope, MalformedEnvelope
+from shared.events import Envelope
 from shared.http import field_path
 
 
@@ -68,13 +68,8 @@ async def process_records(
     ``on_evaluated`` runs after the commit when accounts were evaluated (the outbox may have
     new rows): the consumer wakes the relay with it.
     """
-    envelopes: list[Envelope] = []
-    letters: list[DeadLetter] = []
-    for record in records:
-        try:
-            envelopes.append(Envelope.from_value(record.value))
-        except MalformedEnvelope as exc:
-            letters.append(DeadLetter(record, f"malformed envelope: {exc}"))
+    decoded, letters = decode_records(records, Envelope.from_value, "envelope")
+    envelopes = [envelope for _, envelope in decoded]
     if envelopes:
         moment = now or utc_now()
         async with sessions.begin() as session:

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.equivalents import handlers
 from services.equivalents.settings import EquivalentsSettings
 from services.equivalents.tables import TENANT_ID_LENGTH
-from shared.consuming import BatchHandler, DeadLetter, Subscription
-from shared.events import Envelope, MalformedEnvelope
+from shared.consuming import BatchHandler, DeadLetter, Subscription, decode_records
+from shared.events import Envelope
 
 
 def subscription(settings: EquivalentsSettings) -> Subscription:
@@ -28,20 +28,15 @@ def batch_handler(sessions: async_sessionmaker[AsyncSession]) -> BatchHandler:
     """Decode a batch, dead-letter what is not an envelope, count the rest in one transaction."""
 
     async def handle(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[DeadLetter]:
-        events: list[Envelope] = []
-        letters: list[DeadLetter] = []
-        for record in records:
-            try:
-                event = Envelope.from_value(record.value)
-            except MalformedEnvelope as exc:
-                letters.append(DeadLetter(record, f"malformed envelope: {exc}"))
-                continue
-            # A tenant id that cannot be stored is a poison message, not an outage to retry.
-            if len(event.tenant_id) > TENANT_ID_LENGTH:
-                letters.append(DeadLetter(record, "tenant_id: longer than a tenant id can be"))
-                continue
-            events.append(event)
-        await handlers.record_events(sessions, events)
+        decoded, letters = decode_records(records, Envelope.from_value, "envelope")
+        # A tenant id that cannot be stored is a poison message, not an outage to retry.
+        too_long = "tenant_id: longer than a tenant id can be"
+        letters += [
+            DeadLetter(r, too_long) for r, e in decoded if len(e.tenant_id) > TENANT_ID_LENGTH
+        ]
+        await handlers.record_events(
+            sessions, [e for _, e in decoded if len(e.tenant_id) <= TENANT_ID_LENGTH]
+        )
         return letters
 
     return handle

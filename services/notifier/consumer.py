@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord
-from pydantic import ValidationError
 
 from services.notifier.handlers import Context, handle_signal_changes, handle_value_digests
 from services.notifier.settings import NotifierSettings
-from shared.consuming import BatchHandler, DeadLetter, Subscription
+from shared.consuming import BatchHandler, DeadLetter, Subscription, decode_records
 from shared.digests import ValueDigest
 from shared.signals import SignalChange
 
@@ -29,21 +28,20 @@ def batch_handler(notifier: Context, digests_topic: str) -> BatchHandler:
     records are dead-lettered, the rest handled."""
 
     async def handle(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[DeadLetter]:
-        letters: list[DeadLetter] = []
-        changes: list[SignalChange] = []
-        digests: list[ValueDigest] = []
-        for record in records:
-            try:
-                if record.topic == digests_topic:
-                    digests.append(ValueDigest.from_value(record.value or b""))
-                else:
-                    changes.append(SignalChange.from_value(record.value or b""))
-            except (ValidationError, ValueError) as exc:
-                letters.append(DeadLetter(record, f"undecodable {record.topic}: {exc}"[:1000]))
+        digests, digest_letters = decode_records(
+            [r for r in records if r.topic == digests_topic],
+            lambda value: ValueDigest.from_value(value or b""),
+            "value digest",
+        )
+        changes, change_letters = decode_records(
+            [r for r in records if r.topic != digests_topic],
+            lambda value: SignalChange.from_value(value or b""),
+            "signal change",
+        )
         if digests:
-            await handle_value_digests(notifier, digests)
+            await handle_value_digests(notifier, [digest for _, digest in digests])
         if changes:
-            await handle_signal_changes(notifier, changes)
-        return letters
+            await handle_signal_changes(notifier, [change for _, change in changes])
+        return digest_letters + change_letters
 
     return handle
