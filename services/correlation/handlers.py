@@ -28,13 +28,13 @@ from services.correlation.event_time import Scope, clock_through, on_change, on_
 from services.correlation.intake import apply_events
 from services.correlation.plans import SuccessPlan
 from services.correlation.queries import Sessions, require_account
+from services.correlation.records import Signal
 from services.correlation.reevaluation import (
     evaluate_account,
     evaluate_accounts,
     resolve_plan_signals,
 )
 from services.correlation.settings import CorrelationSettings
-from services.correlation.tables import SignalRow
 from shared.clock import utc_now
 from shared.consuming import DeadLetter, decode_records
 from shared.erasure import ErasureRequest, ErasureScope
@@ -214,7 +214,7 @@ async def acknowledge_signal(
     settings: CorrelationSettings,
     *,
     now: datetime | None = None,
-) -> SignalRow:
+) -> Signal:
     """A CSM saw the signal; a reorganisation resolves on acknowledgement."""
     moment = now or utc_now()
     async with sessions.begin() as session:
@@ -226,4 +226,4 @@ async def acknowledge_signal(
         row.acknowledged_at = row.acknowledged_at or moment
         await session.flush()
         await _evaluate_change(session, tenant_id, account_id, settings, moment, plan=False)
-    return row
+    return Signal.of(row)

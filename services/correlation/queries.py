@@ -26,8 +26,9 @@ from services.correlation.health_history import SignalSpan, health_history
 from services.correlation.itinerary import plan_verdicts
 from services.correlation.leadlag import LeadLag
 from services.correlation.plans import SuccessPlan
+from services.correlation.records import Account, HealthSnapshot, Person, Signal
 from services.correlation.settings import CorrelationSettings
-from services.correlation.tables import AccountRow, HealthSnapshotRow, PersonRow, SignalRow
+from services.correlation.tables import SignalRow
 from shared.clock import utc_now
 from shared.signals import SignalState, SignalType
 
@@ -54,9 +55,9 @@ async def require_account(session: AsyncSession, tenant_id: str, account_id: str
 class AccountDetail:
     """One account as a CSM tool shows it."""
 
-    account: AccountRow
+    account: Account
     progress: Progress
-    health: HealthSnapshotRow | None
+    health: HealthSnapshot | None
     open_signals: dict[str, int]
     plan: SuccessPlan | None
 
@@ -67,12 +68,13 @@ async def get_account(sessions: Sessions, tenant_id: str, account_id: str) -> Ac
         account = await store.get_account(session, tenant_id, account_id)
         if account is None:
             raise AccountNotFound(f"no account {account_id!r}", field="account_id")
+        health = await signal_store.get_health(session, tenant_id, account_id)
         return AccountDetail(
-            account=account,
+            account=Account.of(account),
             progress=(await progress_store.progress_of(session, tenant_id, [account_id]))[
                 account_id
             ],
-            health=await signal_store.get_health(session, tenant_id, account_id),
+            health=HealthSnapshot.of(health) if health is not None else None,
             open_signals=await store.open_signal_counts(session, tenant_id, account_id),
             plan=await store.get_plan(session, tenant_id, account_id),
         )
@@ -80,13 +82,13 @@ async def get_account(sessions: Sessions, tenant_id: str, account_id: str) -> Ac
 
 async def list_people(
     sessions: Sessions, tenant_id: str, account_id: str
-) -> tuple[list[PersonRow], SuccessPlan | None]:
+) -> tuple[list[Person], SuccessPlan | None]:
     """The account's people and its plan (which names the sponsor and adoption owner)."""
     async with sessions() as session:
         await require_account(session, tenant_id, account_id)
-        return (
-            await store.people_of(session, tenant_id, account_id),
-            await store.get_plan(session, tenant_id, account_id),
+        people = await store.people_of(session, tenant_id, account_id)
+        return [Person.of(row) for row in people], await store.get_plan(
+            session, tenant_id, account_id
         )
 
 
@@ -132,16 +134,17 @@ async def analyse_plan(
 
 async def list_signals(
     sessions: Sessions, tenant_id: str, account_id: str, state: SignalState | None
-) -> list[SignalRow]:
+) -> list[Signal]:
     """The account's signals, optionally only open or resolved ones."""
     async with sessions() as session:
         await require_account(session, tenant_id, account_id)
-        return await signal_store.signals_of(session, tenant_id, account_id, state)
+        rows = await signal_store.signals_of(session, tenant_id, account_id, state)
+    return [Signal.of(row) for row in rows]
 
 
 async def get_health(
     sessions: Sessions, tenant_id: str, account_id: str
-) -> tuple[HealthSnapshotRow, list[SignalRow], Progress]:
+) -> tuple[HealthSnapshot, list[Signal], Progress]:
     """The latest health snapshot, the open signals behind it and the account's progress."""
     async with sessions() as session:
         await require_account(session, tenant_id, account_id)
@@ -150,7 +153,7 @@ async def get_health(
             raise HealthNotFound(f"account {account_id!r} has not been evaluated yet")
         signals = await signal_store.signals_of(session, tenant_id, account_id, SignalState.OPEN)
         progress = (await progress_store.progress_of(session, tenant_id, [account_id]))[account_id]
-    return snapshot, signals, progress
+    return HealthSnapshot.of(snapshot), [Signal.of(row) for row in signals], progress
 
 
 async def health_trend(
@@ -203,10 +206,13 @@ def _event_time(evidence: dict[str, Any]) -> datetime | None:
 
 async def list_accounts(
     sessions: Sessions, tenant_id: str, *, limit: int, offset: int
-) -> tuple[list[tuple[AccountRow, float | None, int]], int]:
+) -> tuple[list[tuple[Account, float | None, int]], int]:
     """A page of the tenant's accounts with health and open signal counts."""
     async with sessions() as session:
-        return await signal_store.list_accounts(session, tenant_id, limit=limit, offset=offset)
+        rows, total = await signal_store.list_accounts(
+            session, tenant_id, limit=limit, offset=offset
+        )
+    return [(Account.of(row), score, count) for row, score, count in rows], total
 
 
 @dataclass(frozen=True)

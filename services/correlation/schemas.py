@@ -11,8 +11,8 @@ from services.correlation.cohorts import ItineraryStep, PooledEffect
 from services.correlation.event_time import Progress
 from services.correlation.plans import ActivityTarget, Objective, SuccessPlan
 from services.correlation.queries import AccountDetail
+from services.correlation.records import Account, HealthSnapshot, Person, Signal
 from services.correlation.store import stakeholder_role
-from services.correlation.tables import AccountRow, HealthSnapshotRow, PersonRow, SignalRow
 from shared.signals import SIGNAL_CATEGORY, SignalState, SignalType
 
 
@@ -44,17 +44,17 @@ class SignalOut(BaseModel):
     acknowledged_at: datetime | None
 
     @classmethod
-    def of(cls, row: SignalRow) -> SignalOut:
+    def of(cls, signal: Signal) -> SignalOut:
         return cls(
-            id=row.id,
-            type=SignalType(row.signal_type),
-            subject=row.subject,
-            state=SignalState(row.state),
-            evidence=row.evidence,
-            resolution=row.resolution,
-            raised_at=row.raised_at,
-            resolved_at=row.resolved_at,
-            acknowledged_at=row.acknowledged_at,
+            id=signal.id,
+            type=signal.signal_type,
+            subject=signal.subject,
+            state=signal.state,
+            evidence=signal.evidence,
+            resolution=signal.resolution,
+            raised_at=signal.raised_at,
+            resolved_at=signal.resolved_at,
+            acknowledged_at=signal.acknowledged_at,
         )
 
 
@@ -85,16 +85,16 @@ class HealthOut(BaseModel):
 
     @classmethod
     def of(
-        cls, row: HealthSnapshotRow, open_signals: list[SignalRow], progress: Progress
+        cls, snapshot: HealthSnapshot, open_signals: list[Signal], progress: Progress
     ) -> HealthOut:
         return cls(
-            account_id=row.account_id,
-            score=row.score,
+            account_id=snapshot.account_id,
+            score=snapshot.score,
             components=[
-                ComponentOut(name=name, **values) for name, values in row.components.items()
+                ComponentOut(name=name, **values) for name, values in snapshot.components.items()
             ],
-            open_signals=[SignalType(s.signal_type) for s in open_signals],
-            computed_at=row.computed_at,
+            open_signals=[s.signal_type for s in open_signals],
+            computed_at=snapshot.computed_at,
             judged_through=progress.judged_through,
             watermark=progress.watermark,
         )
@@ -109,12 +109,12 @@ class AccountOut(BaseModel):
     open_signals: int
 
     @classmethod
-    def of(cls, row: AccountRow, score: float | None, open_signals: int) -> AccountOut:
+    def of(cls, account: Account, score: float | None, open_signals: int) -> AccountOut:
         return cls(
-            account_id=row.account_id,
-            name=row.name,
-            segment=row.segment,
-            traits=row.traits,
+            account_id=account.account_id,
+            name=account.name,
+            segment=account.segment,
+            traits=account.traits,
             health_score=score,
             open_signals=open_signals,
         )
@@ -244,26 +244,26 @@ class PeopleList(BaseModel):
     people: list[PersonOut]
 
     @classmethod
-    def of(cls, rows: list[PersonRow], plan: SuccessPlan | None) -> PeopleList:
+    def of(cls, people: list[Person], plan: SuccessPlan | None) -> PeopleList:
         named = {}
         if plan is not None:
             named = {plan.sponsor_id: "sponsor", plan.adoption_owner_id: "adoption_owner"}
         return cls(
             people=[
                 PersonOut(
-                    person_id=row.person_id,
-                    name=row.name,
-                    title=row.title,
-                    role=row.role,
+                    person_id=person.person_id,
+                    name=person.name,
+                    title=person.title,
+                    role=person.role,
                     stakeholder_role=(
-                        known.value if (known := stakeholder_role(row.role)) else None
+                        known.value if (known := stakeholder_role(person.role)) else None
                     ),
-                    plan_role=named.get(row.person_id),
-                    status=row.status,
-                    supervisor_id=row.supervisor_id,
-                    changed_at=row.changed_at,
+                    plan_role=named.get(person.person_id),
+                    status=person.status,
+                    supervisor_id=person.supervisor_id,
+                    changed_at=person.changed_at,
                 )
-                for row in rows
+                for person in people
             ]
         )
 
