@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 
 from services.notifier import handlers
 from services.notifier.handlers import Context
+from services.notifier.records import Endpoint
 from services.notifier.schemas import (
     AttemptOut,
     DeliveryOut,
@@ -25,7 +26,6 @@ from services.notifier.schemas import (
     Rescheduled,
 )
 from services.notifier.store import DeliveryStatus
-from services.notifier.tables import EndpointRow
 from shared.auth import SecretTenant
 from shared.clock import timestamp, utc_now
 from shared.errors import Conflict, Unprocessable
@@ -56,8 +56,8 @@ def _next(seqs: list[int], limit: int) -> str | None:
     return str(seqs[-1]) if len(seqs) == limit else None
 
 
-def _with_secret(row: EndpointRow) -> EndpointWithSecret:
-    return EndpointWithSecret(**EndpointOut.model_validate(row).model_dump(), secret=row.secret)
+def _with_secret(endpoint: Endpoint) -> EndpointWithSecret:
+    return EndpointWithSecret.model_validate(endpoint)
 
 
 router = APIRouter(prefix="/v1")
@@ -77,7 +77,7 @@ async def list_recommendations(
         notifier, tenant.id, account_id=account_id, since=since, cursor=_cursor(cursor), limit=limit
     )
     return Page[RecommendationOut](
-        data=[RecommendationOut.model_validate(handlers.recommendation_data(r)) for r in rows],
+        data=[RecommendationOut.model_validate(r.data) for r in rows],
         next_cursor=_next([r.seq for r in rows], limit),
     )
 
@@ -87,8 +87,8 @@ async def get_recommendation(
     recommendation_id: str, tenant: SecretTenant, notifier: ContextDep
 ) -> RecommendationOut:
     """One recommendation, as it was pushed (the webhook's ``data``)."""
-    row = await handlers.get_recommendation(notifier, tenant.id, recommendation_id)
-    return RecommendationOut.model_validate(handlers.recommendation_data(row))
+    stored = await handlers.get_recommendation(notifier, tenant.id, recommendation_id)
+    return RecommendationOut.model_validate(stored.data)
 
 
 @router.post(
@@ -221,11 +221,11 @@ async def list_messages(
                 account_id=message.account_id,
                 created_at=message.created_at,
                 payload=orjson.loads(message.body),
-                deliveries=[DeliveryOut.model_validate(d) for d in deliveries],
+                deliveries=[DeliveryOut.model_validate(d) for d in message.deliveries],
             )
-            for message, deliveries in rows
+            for message in rows
         ],
-        next_cursor=_next([message.seq for message, _ in rows], limit),
+        next_cursor=_next([message.seq for message in rows], limit),
     )
 
 

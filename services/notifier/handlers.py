@@ -18,6 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.notifier import leases, store
 from services.notifier.filters import WebhookEventType, validate_filters
 from services.notifier.recommendations import recommend
+from services.notifier.records import (
+    Attempt,
+    Endpoint,
+    Message,
+    StoredRecommendation,
+    recommendation_data,
+)
 from services.notifier.resolver import resolve_checked
 from services.notifier.schedule import (
     RetrySchedule,
@@ -27,15 +34,11 @@ from services.notifier.signing import new_secret
 from services.notifier.ssrf import IPNetwork, check_url
 from services.notifier.store import DeliveryStatus
 from services.notifier.tables import (
-    AttemptRow,
-    DeliveryRow,
     EndpointRow,
-    MessageRow,
     ProcessedMessageRow,
-    RecommendationRow,
 )
 from services.notifier.value import ValueQuote, quote_value
-from shared.clock import timestamp, utc_now
+from shared.clock import utc_now
 from shared.digests import ValueDigest
 from shared.erasure import ErasureRequest, ErasureScope, strings_in
 from shared.erasure_runner import suppression
@@ -200,25 +203,6 @@ async def handle_value_digests(notifier: Context, digests: Sequence[ValueDigest]
     return len(fresh)
 
 
-def recommendation_data(row: RecommendationRow) -> dict[str, Any]:
-    """A recommendation as API responses and webhooks carry it."""
-    return {
-        "id": row.id,
-        "account_id": row.account_id,
-        "category": row.category,
-        "priority": row.priority,
-        "title": row.title,
-        "message": row.message,
-        "actions": row.actions,
-        "evidence": row.evidence,
-        "links": row.links,
-        "signal_change_id": row.signal_change_id,
-        "signal_type": row.signal_type,
-        "occurred_at": timestamp(row.occurred_at),
-        "created_at": timestamp(row.created_at),
-    }
-
-
 async def list_recommendations(
     notifier: Context,
     tenant_id: str,
@@ -227,23 +211,24 @@ async def list_recommendations(
     since: datetime | None,
     cursor: int | None,
     limit: int,
-) -> list[RecommendationRow]:
+) -> list[StoredRecommendation]:
     """A page of the tenant's recommendations."""
     async with notifier.sessions() as session:
-        return await store.list_recommendations(
+        rows = await store.list_recommendations(
             session, tenant_id, account_id=account_id, since=since, after_seq=cursor, limit=limit
         )
+    return [StoredRecommendation.of(row) for row in rows]
 
 
 async def get_recommendation(
     notifier: Context, tenant_id: str, recommendation_id: str
-) -> RecommendationRow:
+) -> StoredRecommendation:
     """One of the tenant's recommendations; 404 when it has none of that id."""
     async with notifier.sessions() as session:
         row = await store.get_recommendation(session, tenant_id, recommendation_id)
     if row is None:
         raise NotFound(f"no recommendation {recommendation_id!r}", field="recommendation_id")
-    return row
+    return StoredRecommendation.of(row)
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -258,7 +243,7 @@ async def checked_url(url: str, allowlist: Sequence[IPNetwork]) -> str:
 
 async def create_endpoint(
     notifier: Context, tenant_id: str, *, url: str, description: str, event_types: list[str]
-) -> EndpointRow:
+) -> Endpoint:
     """Register an endpoint with a fresh secret (returned once, by the caller's response)."""
     url = await checked_url(url, notifier.allowlist)
     filters = list(validate_filters(event_types))  # InvalidEventFilter: 422 on event_types
@@ -276,24 +261,26 @@ async def create_endpoint(
     )
     async with notifier.sessions.begin() as session:
         session.add(row)
-    return row
+    return Endpoint.of(row)
 
 
-async def get_endpoint(notifier: Context, tenant_id: str, endpoint_id: str) -> EndpointRow:
+async def get_endpoint(notifier: Context, tenant_id: str, endpoint_id: str) -> Endpoint:
     """The tenant's endpoint; 404 otherwise."""
     async with notifier.sessions() as session:
-        return _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
+        row = _found(await store.get_endpoint(session, tenant_id, endpoint_id), endpoint_id)
+    return Endpoint.of(row)
 
 
-async def list_endpoints(notifier: Context, tenant_id: str) -> list[EndpointRow]:
+async def list_endpoints(notifier: Context, tenant_id: str) -> list[Endpoint]:
     """Every endpoint of the tenant."""
     async with notifier.sessions() as session:
-        return await store.list_endpoints(session, tenant_id)
+        rows = await store.list_endpoints(session, tenant_id)
+    return [Endpoint.of(row) for row in rows]
 
 
 async def update_endpoint(
     notifier: Context, tenant_id: str, endpoint_id: str, changes: dict[str, Any]
-) -> EndpointRow:
+) -> Endpoint:
     """Change url, description, event types or enabled; re-enabling clears the failure run."""
     if "url" in changes:
         changes["url"] = await checked_url(changes["url"], notifier.allowlist)
@@ -307,7 +294,7 @@ async def update_endpoint(
             row.failing_since = None
             row.disabled_reason = None
         row.updated_at = utc_now()
-    return row
+    return Endpoint.of(row)
 
 
 async def delete_endpoint(notifier: Context, tenant_id: str, endpoint_id: str) -> None:
@@ -317,7 +304,7 @@ async def delete_endpoint(notifier: Context, tenant_id: str, endpoint_id: str) -
         await session.delete(row)
 
 
-async def rotate_secret(notifier: Context, tenant_id: str, endpoint_id: str) -> EndpointRow:
+async def rotate_secret(notifier: Context, tenant_id: str, endpoint_id: str) -> Endpoint:
     """A new current secret; the old one keeps signing during the grace period."""
     grace = timedelta(seconds=notifier.settings.rotation_grace_seconds)
     now = utc_now()
@@ -328,7 +315,7 @@ async def rotate_secret(notifier: Context, tenant_id: str, endpoint_id: str) -> 
         row.previous_secret = rotated.previous
         row.previous_secret_expires_at = rotated.previous_expires_at
         row.updated_at = now
-    return row
+    return Endpoint.of(row)
 
 
 async def recover_endpoint(
@@ -365,20 +352,22 @@ async def list_messages(
     status: DeliveryStatus | None,
     cursor: int | None,
     limit: int,
-) -> list[tuple[MessageRow, list[DeliveryRow]]]:
+) -> list[Message]:
     """A page of the tenant's messages with their deliveries."""
     async with notifier.sessions() as session:
-        return await store.list_messages(
+        rows = await store.list_messages(
             session, tenant_id, status=status, after_seq=cursor, limit=limit
         )
+    return [Message.of(message, deliveries) for message, deliveries in rows]
 
 
-async def message_attempts(notifier: Context, tenant_id: str, message_id: str) -> list[AttemptRow]:
+async def message_attempts(notifier: Context, tenant_id: str, message_id: str) -> list[Attempt]:
     """Every attempt of the tenant's message; 404 for an unknown message."""
     async with notifier.sessions() as session:
         if await store.get_message(session, tenant_id, message_id) is None:
             raise NotFound(f"no message {message_id!r}", field="message_id")
-        return await store.attempts_of(session, message_id)
+        rows = await store.attempts_of(session, message_id)
+    return [Attempt.of(row) for row in rows]
 
 
 async def replay_message(notifier: Context, tenant_id: str, message_id: str) -> int:
