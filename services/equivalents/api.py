@@ -55,7 +55,7 @@ router = APIRouter()
 @router.get("/v1/equivalents/catalog", tags=["catalog"])
 async def get_catalog(tenant: SecretTenant, context: ContextDep) -> CatalogOut:
     """Shipped entries merged with the tenant's, with formula, kind, source and origin."""
-    return await catalog_edits.get_catalog(context, tenant)
+    return CatalogOut.of(await catalog_edits.get_catalog(context, tenant))
 
 
 @router.post(
@@ -73,7 +73,7 @@ async def create_entry(
 
     async def create() -> tuple[int, object]:
         entry = await catalog_edits.create_entry(context, tenant, body)
-        return 201, entry.model_dump(mode="json")
+        return 201, EntryOut.of(entry).model_dump(mode="json")
 
     status_code, answer = await answer_once(
         context.sessions,
@@ -90,7 +90,7 @@ async def create_entry(
 @router.get("/v1/equivalents/catalog/{entry_id}", tags=["catalog"])
 async def get_entry(entry_id: EntryId, tenant: SecretTenant, context: ContextDep) -> EntryOut:
     """One catalog entry as it converts for this tenant; it can be PUT back unchanged."""
-    return await catalog_edits.get_entry(context, tenant, entry_id)
+    return EntryOut.of(await catalog_edits.get_entry(context, tenant, entry_id))
 
 
 @router.put("/v1/equivalents/catalog/{entry_id}", tags=["catalog"])
@@ -100,7 +100,7 @@ async def put_entry(
     """Create (201) or replace (200) a tenant entry; a shipped id is overridden for this tenant."""
     entry, created = await catalog_edits.put_entry(context, tenant, entry_id, body)
     response.status_code = 201 if created else 200
-    return entry
+    return EntryOut.of(entry)
 
 
 @router.delete("/v1/equivalents/catalog/{entry_id}", status_code=204, tags=["catalog"])
@@ -113,7 +113,7 @@ async def delete_entry(entry_id: EntryId, tenant: SecretTenant, context: Context
 @router.get("/v1/equivalents/parameters", tags=["parameters"])
 async def get_parameters(tenant: SecretTenant, context: ContextDep) -> SettingsOut:
     """The tenant's parameters and modes, and every parameter's value in use."""
-    return await catalog_edits.get_settings(context, tenant)
+    return SettingsOut.of(await catalog_edits.get_settings(context, tenant))
 
 
 @router.put("/v1/equivalents/parameters", tags=["parameters"])
@@ -121,13 +121,13 @@ async def put_parameters(
     body: SettingsIn, tenant: SecretTenant, context: ContextDep
 ) -> SettingsOut:
     """Replace the tenant's parameters and modes."""
-    return await catalog_edits.put_settings(context, tenant, body)
+    return SettingsOut.of(await catalog_edits.put_settings(context, tenant, body))
 
 
 @router.post("/v1/equivalents/convert", tags=["conversions"])
 async def convert(body: ConvertIn, tenant: SecretTenant, context: ContextDep) -> ConvertOut:
     """Every applicable equivalent of a quantity, each with its trace and sources."""
-    return await handlers.convert(context, tenant, body)
+    return ConvertOut.of(body, await handlers.convert(context, tenant, body))
 
 
 @router.get("/v1/accounts/{account_id}/value", tags=["accounts"])
@@ -141,7 +141,9 @@ async def account_value(
     """Usage totals of ``from..to`` (inclusive; default the last 30 days) and equivalents."""
     last = period_to or _today()
     first = period_from or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
-    return await handlers.account_value(context, tenant, account_id, first, last)
+    return AccountValueOut.of(
+        await handlers.account_value(context, tenant, account_id, first, last)
+    )
 
 
 @router.get("/v1/accounts/{account_id}/digests", tags=["accounts"])
@@ -163,7 +165,7 @@ async def account_digests(
 @router.post("/v1/forecasts/roi", tags=["forecasts"])
 async def forecast_roi(body: RoiIn, _tenant: SecretTenant) -> RoiOut:
     """A business case weighted by effective adoption, per scenario."""
-    return handlers.forecast_roi(body)
+    return RoiOut.of(handlers.forecast_roi(body))
 
 
 @router.get("/v1/accounts/{account_id}/roi", tags=["forecasts", "accounts"])
@@ -185,4 +187,6 @@ async def account_roi(
         discount_rate=discount_rate,
         yearly_costs={"yearly_costs": yearly_costs},
     )
-    return await handlers.account_roi(context, tenant, account_id, case, _today())
+    return AccountRoiOut.of_account(
+        await handlers.account_roi(context, tenant, account_id, case, _today())
+    )

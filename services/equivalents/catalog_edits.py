@@ -4,6 +4,8 @@ drops this instance's cached copy (other instances hear of it through ``catalog_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.equivalents import store
@@ -12,46 +14,63 @@ from services.equivalents.digests import DigestPreferences
 from services.equivalents.errors import InvalidParameter
 from services.equivalents.handlers import Context, catalog_of
 from services.equivalents.parameters import resolve_parameters
-from services.equivalents.schemas import (
-    CatalogOut,
-    EntryIn,
-    EntryOut,
-    ResolvedParameter,
-    SettingsIn,
-    SettingsOut,
-)
+from services.equivalents.schemas import EntryIn, SettingsIn
 from services.equivalents.store import TenantSettings
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.tenancy import Tenant
 
 
-async def get_catalog(context: Context, tenant: Tenant) -> CatalogOut:
+@dataclass(frozen=True)
+class CatalogEntry:
+    """An entry of a tenant's catalog and where it comes from."""
+
+    entry: Entry
+    tenant_defined: bool
+    overrides_shipped: bool
+
+
+@dataclass(frozen=True)
+class TenantCatalogView:
+    """The tenant's catalog (shipped entries with its own merged over them), entry by entry."""
+
+    catalog: Catalog
+    entries: tuple[CatalogEntry, ...]
+
+
+@dataclass(frozen=True)
+class TenantParameters:
+    """The tenant's parameters and modes as set, read against its catalog."""
+
+    catalog: Catalog
+    settings: TenantSettings
+
+
+def _entry(context: Context, entry: Entry, *, tenant_defined: bool) -> CatalogEntry:
+    return CatalogEntry(entry, tenant_defined, tenant_defined and entry.id in context.shipped_ids)
+
+
+async def get_catalog(context: Context, tenant: Tenant) -> TenantCatalogView:
     """Shipped entries merged with the tenant's, each saying where it comes from."""
     async with context.sessions() as session:
         entries = await store.tenant_entries(session, tenant.id)
     own = {entry.id for entry in entries}
     catalog = overlay(context.shipped, entries)
-    return CatalogOut(
-        version=catalog.version,
-        measures=catalog.measures,
-        parameters=catalog.parameters,
-        entries=[
-            EntryOut.of(entry, tenant_defined=entry.id in own, shipped_ids=context.shipped_ids)
-            for entry in catalog.entries
-        ],
+    return TenantCatalogView(
+        catalog,
+        tuple(_entry(context, entry, tenant_defined=entry.id in own) for entry in catalog.entries),
     )
 
 
-async def get_entry(context: Context, tenant: Tenant, entry_id: str) -> EntryOut:
+async def get_entry(context: Context, tenant: Tenant, entry_id: str) -> CatalogEntry:
     """One entry of the tenant's catalog (its own, or shipped); 404 when it has none."""
-    catalog = await get_catalog(context, tenant)
-    for entry in catalog.entries:
-        if entry.id == entry_id:
-            return entry
+    view = await get_catalog(context, tenant)
+    for found in view.entries:
+        if found.entry.id == entry_id:
+            return found
     raise NotFound(f"no catalog entry {entry_id!r}", field="entry_id")
 
 
-async def create_entry(context: Context, tenant: Tenant, body: EntryIn) -> EntryOut:
+async def create_entry(context: Context, tenant: Tenant, body: EntryIn) -> CatalogEntry:
     """Add a tenant entry; an id the tenant already sees (its own or shipped) is a conflict."""
     if body.id is None:
         raise Unprocessable("id: required when creating an entry", field="id")
@@ -66,12 +85,12 @@ async def create_entry(context: Context, tenant: Tenant, body: EntryIn) -> Entry
         if not await store.insert_entry(session, tenant.id, entry):
             raise Conflict(f"entry {body.id!r} exists; PUT replaces it", field="id")
     context.catalogs.changed(tenant.id)
-    return EntryOut.of(entry, tenant_defined=True, shipped_ids=context.shipped_ids)
+    return _entry(context, entry, tenant_defined=True)
 
 
 async def put_entry(
     context: Context, tenant: Tenant, entry_id: str, body: EntryIn
-) -> tuple[EntryOut, bool]:
+) -> tuple[CatalogEntry, bool]:
     """Create or replace a tenant entry (a shipped id is overridden for this tenant only)."""
     if body.id is not None and body.id != entry_id:
         raise Unprocessable(f"id: {body.id!r} differs from the path's {entry_id!r}", field="id")
@@ -80,7 +99,7 @@ async def put_entry(
         created = not await store.has_entry(session, tenant.id, entry_id)
         await store.upsert_entry(session, tenant.id, entry)
     context.catalogs.changed(tenant.id)
-    return EntryOut.of(entry, tenant_defined=True, shipped_ids=context.shipped_ids), created
+    return _entry(context, entry, tenant_defined=True), created
 
 
 async def _checked_entry(
@@ -109,15 +128,15 @@ async def delete_entry(context: Context, tenant: Tenant, entry_id: str) -> None:
     raise NotFound(f"no tenant entry {entry_id!r}", field="id")
 
 
-async def get_settings(context: Context, tenant: Tenant) -> SettingsOut:
+async def get_settings(context: Context, tenant: Tenant) -> TenantParameters:
     """The tenant's parameters as set, and every parameter as conversions will use it."""
     async with context.sessions() as session:
         catalog = await catalog_of(context, session, tenant.id)
         settings = await store.tenant_settings(session, tenant.id)
-    return _settings_out(catalog, settings)
+    return TenantParameters(catalog, settings)
 
 
-async def put_settings(context: Context, tenant: Tenant, body: SettingsIn) -> SettingsOut:
+async def put_settings(context: Context, tenant: Tenant, body: SettingsIn) -> TenantParameters:
     """Replace the tenant's parameters and modes after checking them like request params."""
     async with context.sessions.begin() as session:
         catalog = await catalog_of(context, session, tenant.id)
@@ -135,24 +154,4 @@ async def put_settings(context: Context, tenant: Tenant, body: SettingsIn) -> Se
         )
         await store.put_settings(session, tenant.id, settings)
     context.catalogs.changed(tenant.id)
-    return _settings_out(catalog, settings)
-
-
-def _settings_out(catalog: Catalog, settings: TenantSettings) -> SettingsOut:
-    resolved = resolve_parameters(catalog, settings.params, {})
-    return SettingsOut(
-        params=settings.params,
-        modes=settings.modes,
-        digest=DigestPreferences.model_validate(settings.digest or {}),
-        resolved=[
-            ResolvedParameter(
-                name=name,
-                label=catalog.parameters[name].label,
-                value=value.value,
-                unit=value.unit,
-                origin=value.origin,
-                source=value.source,
-            )
-            for name, value in sorted(resolved.items())
-        ],
-    )
+    return TenantParameters(catalog, settings)

@@ -14,24 +14,18 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.equivalents import roi, store, usage
+from services.equivalents.account_value import (
+    AccountValue,
+    MetricTotal,
+    Unconverted,
+    combine_units,
+)
 from services.equivalents.account_value import account_value as value_of
-from services.equivalents.account_value import combine_units
 from services.equivalents.catalog import Catalog, overlay
 from services.equivalents.catalog_cache import Cached, TenantCatalogs
 from services.equivalents.compiled import Converter
-from services.equivalents.conversions import ConversionRequest
-from services.equivalents.schemas import (
-    AccountRoiOut,
-    AccountValueOut,
-    ConvertIn,
-    ConvertOut,
-    EquivalentOut,
-    MetricTotalOut,
-    RoiIn,
-    RoiOut,
-    ScenarioOut,
-    UnconvertedOut,
-)
+from services.equivalents.conversions import ConversionRequest, Equivalent
+from services.equivalents.schemas import ConvertIn, RoiIn
 from services.equivalents.store import TenantSettings
 from shared.digests import ValueDigest
 from shared.erasure import ERASED, ErasureRequest, ErasureScope
@@ -91,7 +85,15 @@ async def _tenant_catalog(context: Context, tenant_id: str) -> Cached[TenantCata
 # --- Conversions ---------------------------------------------------------------------------
 
 
-async def convert(context: Context, tenant: Tenant, body: ConvertIn) -> ConvertOut:
+@dataclass(frozen=True)
+class Conversion:
+    """A quantity's equivalents, and the mode they were converted in."""
+
+    mode: str | None
+    equivalents: tuple[Equivalent, ...]
+
+
+async def convert(context: Context, tenant: Tenant, body: ConvertIn) -> Conversion:
     """Every applicable equivalent of a quantity, through the tenant's catalog and parameters."""
     cached = await _tenant_catalog(context, tenant.id)
     settings = cached.value.settings
@@ -110,13 +112,7 @@ async def convert(context: Context, tenant: Tenant, body: ConvertIn) -> ConvertO
         settings.params,
         catalog_key=(tenant.id, cached.generation) if cached.kept else None,
     )
-    return ConvertOut(
-        quantity=body.quantity,
-        unit=body.unit,
-        metric=body.metric,
-        mode=mode,
-        equivalents=[EquivalentOut.of(e) for e in equivalents],
-    )
+    return Conversion(mode, equivalents)
 
 
 # --- Account value -------------------------------------------------------------------------
@@ -132,9 +128,24 @@ def check_period(first: date, last: date) -> None:
         )
 
 
+@dataclass(frozen=True)
+class AccountValueReport:
+    """An account's usage over ``first..last``: each metric's totals (with how many events
+    made them), their equivalents, what could not be converted, and the people active."""
+
+    account_id: str
+    first: date
+    last: date
+    totals: tuple[tuple[MetricTotal, int], ...]
+    value: AccountValue
+    unconverted: tuple[Unconverted, ...]
+    active_people: int
+    seats: int | None
+
+
 async def account_value(
     context: Context, tenant: Tenant, account_id: str, first: date, last: date
-) -> AccountValueOut:
+) -> AccountValueReport:
     """The account's usage totals over ``first..last`` (inclusive) and their equivalents."""
     check_period(first, last)
     async with context.sessions() as session:
@@ -147,23 +158,15 @@ async def account_value(
     current = (await _tenant_catalog(context, tenant.id)).value
     catalog, settings = current.catalog, current.settings
     value = value_of(combined.totals, catalog, settings.params, settings.modes, combined.units)
-    every = [EquivalentOut.of(e, m.metric) for m in value.by_metric for e in m.equivalents]
-    return AccountValueOut(
-        account_id=account_id,
-        period_from=first,
-        period_to=last,
-        totals=[
-            MetricTotalOut(metric=t.metric, unit=t.unit, total=t.total, events=events)
-            for t, events in rows
-        ],
-        action=[e for e in every if e.kind == "action"],
-        feel_good=[e for e in every if e.kind == "feel_good"],
-        unconverted=[
-            UnconvertedOut(metric=u.metric, field=u.field, reason=u.reason)
-            for u in (*combined.unconverted, *value.unconverted)
-        ],
-        active_people=people,
-        seats=seats,
+    return AccountValueReport(
+        account_id,
+        first,
+        last,
+        tuple(rows),
+        value,
+        (*combined.unconverted, *value.unconverted),
+        people,
+        seats,
     )
 
 
@@ -183,7 +186,7 @@ async def list_digests(
 # --- ROI -----------------------------------------------------------------------------------
 
 
-def forecast_roi(body: RoiIn) -> RoiOut:
+def forecast_roi(body: RoiIn) -> tuple[roi.ScenarioForecast, ...]:
     """Forecast a business case at constant adoption rates or along a yearly adoption curve."""
     if (body.adoption_rates is None) == (body.adoption_curve is None):
         raise Unprocessable(
@@ -206,15 +209,25 @@ def forecast_roi(body: RoiIn) -> RoiOut:
         if body.adoption_rates is not None
         else (roi.AdoptionScenario("curve", tuple(body.adoption_curve or ())),)
     )
-    return RoiOut(
-        scenarios=[ScenarioOut.of(s) for s in roi.forecast(case, scenarios)],
-        conventions=roi.CONVENTIONS,
-    )
+    return roi.forecast(case, scenarios)
+
+
+@dataclass(frozen=True)
+class ObservedRoi:
+    """A business case forecast at an account's adoption over a window of recent days."""
+
+    account_id: str
+    active_people: int
+    seats: int
+    adoption: float
+    first: date
+    last: date
+    forecast: roi.ScenarioForecast
 
 
 async def account_roi(
     context: Context, tenant: Tenant, account_id: str, case: roi.BusinessCase, today: date
-) -> AccountRoiOut:
+) -> ObservedRoi:
     """Forecast ``case`` at the account's observed adoption over the last 30 days."""
     first = today - timedelta(days=ADOPTION_WINDOW_DAYS - 1)
     async with context.sessions() as session:
@@ -231,15 +244,8 @@ async def account_roi(
             code="seats_unknown",
         )
     scenario = roi.AdoptionScenario(f"observed {adoption:.0%}", (adoption,) * case.years)
-    return AccountRoiOut(
-        account_id=account_id,
-        active_people=people,
-        seats=seats,
-        observed_adoption=adoption,
-        window_from=first,
-        window_to=today,
-        scenarios=[ScenarioOut.of(roi.forecast_scenario(case, scenario))],
-        conventions=roi.CONVENTIONS,
+    return ObservedRoi(
+        account_id, people, seats, adoption, first, today, roi.forecast_scenario(case, scenario)
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,8 +22,17 @@ from services.equivalents.catalog import (
 )
 from services.equivalents.conversions import Equivalent
 from services.equivalents.digests import DigestPreferences
-from services.equivalents.roi import ScenarioForecast
+from services.equivalents.parameters import resolve_parameters
+from services.equivalents.roi import CONVENTIONS, ScenarioForecast
 from shared.digests import ValueDigest
+
+if TYPE_CHECKING:  # the use cases' results, which the response builders read
+    from services.equivalents.catalog_edits import (
+        CatalogEntry,
+        TenantCatalogView,
+        TenantParameters,
+    )
+    from services.equivalents.handlers import AccountValueReport, Conversion, ObservedRoi
 
 ParameterInput = float | str
 Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -98,14 +108,15 @@ class EntryOut(BaseModel):
     overrides_shipped: bool
 
     @classmethod
-    def of(cls, entry: Entry, *, tenant_defined: bool, shipped_ids: set[str]) -> EntryOut:
+    def of(cls, found: CatalogEntry) -> EntryOut:
+        entry = found.entry
         return cls(
             **entry.model_dump(exclude={"factors", "source"}),
             factors=list(entry.factors),
             source=entry.source,
             formula=entry.formula(),
-            origin="tenant" if tenant_defined else "shipped",
-            overrides_shipped=tenant_defined and entry.id in shipped_ids,
+            origin="tenant" if found.tenant_defined else "shipped",
+            overrides_shipped=found.overrides_shipped,
         )
 
 
@@ -116,6 +127,15 @@ class CatalogOut(BaseModel):
     measures: dict[str, Measure]
     parameters: dict[str, Parameter]
     entries: list[EntryOut]
+
+    @classmethod
+    def of(cls, view: TenantCatalogView) -> CatalogOut:
+        return cls(
+            version=view.catalog.version,
+            measures=view.catalog.measures,
+            parameters=view.catalog.parameters,
+            entries=[EntryOut.of(found) for found in view.entries],
+        )
 
 
 # --- Parameters ----------------------------------------------------------------------------
@@ -148,6 +168,27 @@ class SettingsOut(BaseModel):
     modes: dict[str, str]
     digest: DigestPreferences
     resolved: list[ResolvedParameter]
+
+    @classmethod
+    def of(cls, parameters: TenantParameters) -> SettingsOut:
+        catalog, settings = parameters.catalog, parameters.settings
+        resolved = resolve_parameters(catalog, settings.params, {})
+        return cls(
+            params=settings.params,
+            modes=settings.modes,
+            digest=DigestPreferences.model_validate(settings.digest or {}),
+            resolved=[
+                ResolvedParameter(
+                    name=name,
+                    label=catalog.parameters[name].label,
+                    value=value.value,
+                    unit=value.unit,
+                    origin=value.origin,
+                    source=value.source,
+                )
+                for name, value in sorted(resolved.items())
+            ],
+        )
 
 
 # --- Conversions ---------------------------------------------------------------------------
@@ -241,6 +282,16 @@ class ConvertOut(BaseModel):
     rounding: str = ROUNDING
     equivalents: list[EquivalentOut]
 
+    @classmethod
+    def of(cls, body: ConvertIn, conversion: Conversion) -> ConvertOut:
+        return cls(
+            quantity=body.quantity,
+            unit=body.unit,
+            metric=body.metric,
+            mode=conversion.mode,
+            equivalents=[EquivalentOut.of(e) for e in conversion.equivalents],
+        )
+
 
 # --- Account value -------------------------------------------------------------------------
 
@@ -271,6 +322,29 @@ class AccountValueOut(BaseModel):
     active_people: int = Field(description="Distinct people active in the period.")
     seats: int | None = Field(description="Licensed seats, when an event reported them.")
     rounding: str = ROUNDING
+
+    @classmethod
+    def of(cls, report: AccountValueReport) -> AccountValueOut:
+        every = [
+            EquivalentOut.of(e, m.metric) for m in report.value.by_metric for e in m.equivalents
+        ]
+        return cls(
+            account_id=report.account_id,
+            period_from=report.first,
+            period_to=report.last,
+            totals=[
+                MetricTotalOut(metric=t.metric, unit=t.unit, total=t.total, events=events)
+                for t, events in report.totals
+            ],
+            action=[e for e in every if e.kind == "action"],
+            feel_good=[e for e in every if e.kind == "feel_good"],
+            unconverted=[
+                UnconvertedOut(metric=u.metric, field=u.field, reason=u.reason)
+                for u in report.unconverted
+            ],
+            active_people=report.active_people,
+            seats=report.seats,
+        )
 
 
 # --- ROI -----------------------------------------------------------------------------------
@@ -323,6 +397,10 @@ class RoiOut(BaseModel):
     scenarios: list[ScenarioOut]
     conventions: str
 
+    @classmethod
+    def of(cls, forecasts: Sequence[ScenarioForecast]) -> RoiOut:
+        return cls(scenarios=[ScenarioOut.of(s) for s in forecasts], conventions=CONVENTIONS)
+
 
 class AccountRoiOut(RoiOut):
     """The forecast at the account's observed adoption."""
@@ -333,6 +411,19 @@ class AccountRoiOut(RoiOut):
     observed_adoption: float
     window_from: date
     window_to: date
+
+    @classmethod
+    def of_account(cls, observed: ObservedRoi) -> AccountRoiOut:
+        return cls(
+            account_id=observed.account_id,
+            active_people=observed.active_people,
+            seats=observed.seats,
+            observed_adoption=observed.adoption,
+            window_from=observed.first,
+            window_to=observed.last,
+            scenarios=[ScenarioOut.of(observed.forecast)],
+            conventions=CONVENTIONS,
+        )
 
 
 class DigestsOut(BaseModel):
