@@ -9,21 +9,23 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.equivalents import catalog_edits, handlers, roi
+from services.equivalents.catalog_schemas import (
+    CatalogOut,
+    EntryIn,
+    EntryOut,
+    SettingsIn,
+    SettingsOut,
+)
 from services.equivalents.handlers import Context
 from services.equivalents.schemas import (
     MAX_AMOUNT,
     AccountRoiOut,
     AccountValueOut,
-    CatalogOut,
     ConvertIn,
     ConvertOut,
     DigestsOut,
-    EntryIn,
-    EntryOut,
     RoiIn,
     RoiOut,
-    SettingsIn,
-    SettingsOut,
 )
 from shared.auth import SecretTenant
 from shared.clock import utc_now

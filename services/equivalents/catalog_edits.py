@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.equivalents import store
 from services.equivalents.catalog import Catalog, Entry, overlay, validate_entry
+from services.equivalents.catalog_schemas import EntryIn, SettingsIn
 from services.equivalents.digests import DigestPreferences
 from services.equivalents.errors import InvalidParameter
 from services.equivalents.handlers import Context, catalog_of
 from services.equivalents.parameters import resolve_parameters
-from services.equivalents.schemas import EntryIn, SettingsIn
 from services.equivalents.store import TenantSettings
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.tenancy import Tenant

@@ -1,4 +1,5 @@
-"""Request and response models of the equivalents API."""
+"""Request and response models of the conversions, account value, digests and ROI API (the
+catalog's and parameters' are in ``catalog_schemas``)."""
 
 from __future__ import annotations
 
@@ -9,29 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.equivalents.catalog import (
-    CONFIRMED,
-    Display,
-    Entry,
-    Factor,
     Kind,
-    Measure,
-    Operation,
-    Parameter,
-    Review,
     Source,
 )
 from services.equivalents.conversions import Equivalent
-from services.equivalents.digests import DigestPreferences
-from services.equivalents.parameters import resolve_parameters
 from services.equivalents.roi import CONVENTIONS, ScenarioForecast
 from shared.digests import ValueDigest
 
 if TYPE_CHECKING:  # the use cases' results, which the response builders read
-    from services.equivalents.catalog_edits import (
-        CatalogEntry,
-        TenantCatalogView,
-        TenantParameters,
-    )
     from services.equivalents.handlers import AccountValueReport, Conversion, ObservedRoi
 
 ParameterInput = float | str
@@ -43,158 +29,16 @@ Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 ROUNDING = "3 significant figures, rounded half-up on the decimal digits; durations as h and min"
 
 
-class _Input(BaseModel):
+class StrictInput(BaseModel):
+    """A request body: unknown fields are an error, not ignored."""
+
     model_config = ConfigDict(extra="forbid")
-
-
-# --- Catalog -------------------------------------------------------------------------------
-
-
-READ_ONLY_FIELDS = frozenset({"formula", "origin", "overrides_shipped"})
-
-
-class EntryIn(_Input):
-    """A tenant-defined conversion; ``id`` comes from the path on PUT."""
-
-    id: str | None = Field(default=None, max_length=100)
-    input: str = Field(min_length=1, max_length=200)
-    output_unit: str = Field(max_length=100)
-    label: str = Field(min_length=1, max_length=200)
-    kind: Kind
-    operation: Operation
-    factors: list[Factor] = Field(min_length=1, max_length=10)
-    source: Source
-    output: str | None = None
-    mode: str | None = None
-    mode_labels: dict[str, str] = Field(default_factory=dict)
-    template: str | None = Field(default=None, max_length=300)
-    assumptions: str = Field(default="", max_length=2000)
-    notes: str = Field(default="", max_length=2000)
-    review: Review = CONFIRMED
-    display: Display = "significant"
-    # What a GET answers beside the entry, so an entry read can be PUT back unchanged: the
-    # service computes these and ignores what is sent.
-    formula: str | None = Field(default=None, description="Read-only: ignored.")
-    origin: Literal["shipped", "tenant"] | None = Field(default=None, description="Read-only.")
-    overrides_shipped: bool | None = Field(default=None, description="Read-only: ignored.")
-
-    def to_entry(self, entry_id: str) -> Entry:
-        """The domain entry with ``entry_id``."""
-        fields = self.model_dump(exclude={"id", *READ_ONLY_FIELDS})
-        return Entry.model_validate({**fields, "id": entry_id})
-
-
-class EntryOut(BaseModel):
-    """A catalog entry with its formula, and whether the tenant defined it."""
-
-    id: str
-    input: str
-    output: str | None
-    output_unit: str
-    label: str
-    kind: Kind
-    operation: Operation
-    factors: list[Factor]
-    formula: str
-    source: Source
-    mode: str | None
-    mode_labels: dict[str, str]
-    template: str | None
-    assumptions: str
-    notes: str
-    review: Review
-    display: Display
-    origin: Literal["shipped", "tenant"]
-    overrides_shipped: bool
-
-    @classmethod
-    def of(cls, found: CatalogEntry) -> EntryOut:
-        entry = found.entry
-        return cls(
-            **entry.model_dump(exclude={"factors", "source"}),
-            factors=list(entry.factors),
-            source=entry.source,
-            formula=entry.formula(),
-            origin="tenant" if found.tenant_defined else "shipped",
-            overrides_shipped=found.overrides_shipped,
-        )
-
-
-class CatalogOut(BaseModel):
-    """The tenant's catalog: shipped entries with the tenant's merged over them."""
-
-    version: str
-    measures: dict[str, Measure]
-    parameters: dict[str, Parameter]
-    entries: list[EntryOut]
-
-    @classmethod
-    def of(cls, view: TenantCatalogView) -> CatalogOut:
-        return cls(
-            version=view.catalog.version,
-            measures=view.catalog.measures,
-            parameters=view.catalog.parameters,
-            entries=[EntryOut.of(found) for found in view.entries],
-        )
-
-
-# --- Parameters ----------------------------------------------------------------------------
-
-
-class SettingsIn(_Input):
-    """Tenant parameters (a number in the parameter's unit, or a quantity like "154 lb")."""
-
-    params: dict[str, ParameterInput] = Field(default_factory=dict)
-    modes: dict[str, str] = Field(
-        default_factory=dict,
-        description='Mode per metric for account value, e.g. {"solar_generation": "avoided"}.',
-    )
-    digest: DigestPreferences | None = Field(
-        default=None, description="Cadence and content of value digests; defaults when left out."
-    )
-
-
-class ResolvedParameter(BaseModel):
-    name: str
-    label: str
-    value: float
-    unit: str
-    origin: Literal["default", "tenant", "request"]
-    source: Source | None
-
-
-class SettingsOut(BaseModel):
-    params: dict[str, ParameterInput]
-    modes: dict[str, str]
-    digest: DigestPreferences
-    resolved: list[ResolvedParameter]
-
-    @classmethod
-    def of(cls, parameters: TenantParameters) -> SettingsOut:
-        catalog, settings = parameters.catalog, parameters.settings
-        resolved = resolve_parameters(catalog, settings.params, {})
-        return cls(
-            params=settings.params,
-            modes=settings.modes,
-            digest=DigestPreferences.model_validate(settings.digest or {}),
-            resolved=[
-                ResolvedParameter(
-                    name=name,
-                    label=catalog.parameters[name].label,
-                    value=value.value,
-                    unit=value.unit,
-                    origin=value.origin,
-                    source=value.source,
-                )
-                for name, value in sorted(resolved.items())
-            ],
-        )
 
 
 # --- Conversions ---------------------------------------------------------------------------
 
 
-class ConvertIn(_Input):
+class ConvertIn(StrictInput):
     """A quantity in a unit (``1000 kWh``) or a usage metric total (``12400 transactions``)."""
 
     quantity: float = Field(allow_inf_nan=False, le=1e200)
@@ -350,7 +194,7 @@ class AccountValueOut(BaseModel):
 # --- ROI -----------------------------------------------------------------------------------
 
 
-class RoiIn(_Input):
+class RoiIn(StrictInput):
     """A business case and the adoption to weight it by: constant rates or a yearly curve."""
 
     annual_benefit_at_full_adoption: Amount
