@@ -93,5 +93,6 @@ class ValueDigest(BaseModel):
         ]
 
     @classmethod
-    def from_value(cls, value: bytes) -> ValueDigest:
-        return cls.model_validate(orjson.loads(value))
+    def from_value(cls, value: bytes | None) -> ValueDigest:
+        """Decode a Kafka message value; a ``ValueError`` when it is not a digest."""
+        return cls.model_validate(orjson.loads(value or b""))

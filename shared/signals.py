@@ -161,8 +161,9 @@ class SignalChange(BaseModel):
         ]
 
     @classmethod
-    def from_value(cls, value: bytes) -> SignalChange:
-        return cls.model_validate(orjson.loads(value))
+    def from_value(cls, value: bytes | None) -> SignalChange:
+        """Decode a Kafka message value; a ``ValueError`` when it is not a signal change."""
+        return cls.model_validate(orjson.loads(value or b""))
 
 
 def _iso(moment: datetime) -> str:

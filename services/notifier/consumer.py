@@ -28,20 +28,14 @@ def batch_handler(notifier: Context, digests_topic: str) -> BatchHandler:
     records are dead-lettered, the rest handled."""
 
     async def handle(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[DeadLetter]:
-        digests, digest_letters = decode_records(
-            [r for r in records if r.topic == digests_topic],
-            lambda value: ValueDigest.from_value(value or b""),
-            "value digest",
-        )
-        changes, change_letters = decode_records(
-            [r for r in records if r.topic != digests_topic],
-            lambda value: SignalChange.from_value(value or b""),
-            "signal change",
-        )
+        ours = [r for r in records if r.topic == digests_topic]
+        digests, letters = decode_records(ours, ValueDigest.from_value, "value digest")
+        others = [r for r in records if r.topic != digests_topic]
+        changes, more = decode_records(others, SignalChange.from_value, "signal change")
         if digests:
             await handle_value_digests(notifier, [digest for _, digest in digests])
         if changes:
             await handle_signal_changes(notifier, [change for _, change in changes])
-        return digest_letters + change_letters
+        return letters + more
 
     return handle
