@@ -23,7 +23,7 @@ from shared.db import create_engine, create_session_factory, is_sqlite
 from shared.logging import configure_logging
 from shared.service import bootstrap_topics
 from shared.settings import ServiceSettings
-from shared.tenant_store import CreatedTenant, create_tenant
+from shared.tenancy.store import CreatedTenant, create_tenant
 
 
 class NotMigrated(Exception):

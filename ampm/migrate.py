@@ -41,8 +41,10 @@ def version_locations() -> list[Path]:
 
 
 def import_all_tables() -> None:
-    """Import ``shared.tables`` and every ``services.<name>.tables`` so ``Base`` knows them."""
+    """Import the shared tables, the tenancy tables and every ``services.<name>.tables`` so
+    ``Base`` knows them."""
     importlib.import_module("shared.tables")
+    importlib.import_module("shared.tenancy.tables")
     for service in pkgutil.iter_modules(services.__path__):
         if importlib.util.find_spec(f"services.{service.name}.tables") is not None:
             importlib.import_module(f"services.{service.name}.tables")

@@ -17,7 +17,6 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from shared.auth import TenantResolver
 from shared.consuming import BatchHandler, Subscription, run_consumer
 from shared.db import Base
 from shared.erasure_runner import ApplyErasure, run_erasures
@@ -25,6 +24,7 @@ from shared.idempotency import keep_processed_events
 from shared.kafka import HealingProducer
 from shared.service import Database, background, open_database, open_healing_producer
 from shared.settings import ServiceSettings
+from shared.tenancy.auth import TenantResolver
 
 
 @dataclass(frozen=True, slots=True)

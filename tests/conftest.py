@@ -24,7 +24,7 @@ from ampm.local.stack import create_database
 from ampm.migrate import upgrade
 from shared.db import create_engine, create_session_factory
 from shared.settings import ServiceSettings
-from shared.tenant_store import CreatedTenant, create_tenant
+from shared.tenancy.store import CreatedTenant, create_tenant
 
 
 class PostgresServer:

@@ -24,7 +24,7 @@ from ampm.local.kafka import LocalBroker, throwaway_broker
 from ampm.local.postgres import LocalPostgres
 from ampm.migrate import upgrade
 from shared.db import create_engine, create_session_factory
-from shared.tenant_store import CreatedTenant, create_tenant
+from shared.tenancy.store import CreatedTenant, create_tenant
 
 DATABASE_VARIABLE = "AMPM_DATABASE_URL"
 BOOTSTRAP_VARIABLE = "AMPM_TEST_KAFKA_BOOTSTRAP"

@@ -19,7 +19,7 @@ from ampm.migrate import upgrade
 from shared.db import create_engine, create_session_factory
 from shared.service import bootstrap_topics
 from shared.settings import ServiceSettings
-from shared.tenant_store import CreatedTenant, ensure_tenant
+from shared.tenancy.store import CreatedTenant, ensure_tenant
 
 SERVICES: dict[str, int] = {
     "ingest": 8001,

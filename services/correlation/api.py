@@ -31,8 +31,8 @@ from services.correlation.schemas import (
     SignalOut,
     SuccessPlanBody,
 )
-from shared.auth import SecretTenant
 from shared.signals import SignalState
+from shared.tenancy.auth import SecretTenant
 
 router = APIRouter(prefix="/v1")
 

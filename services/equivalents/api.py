@@ -27,11 +27,11 @@ from services.equivalents.schemas import (
     RoiIn,
     RoiOut,
 )
-from shared.auth import SecretTenant
 from shared.clock import utc_now
 from shared.errors import Conflict
 from shared.idempotent_requests import IdempotencyKey, answer_once
 from shared.openapi import errors
+from shared.tenancy.auth import SecretTenant
 
 DEFAULT_PERIOD_DAYS = 30
 DIGEST_PERIOD_DAYS = 366

@@ -17,7 +17,7 @@ from services.equivalents.handlers import Context, catalog_of
 from services.equivalents.parameters import resolve_parameters
 from services.equivalents.store import TenantSettings
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.tenancy import Tenant
+from shared.tenancy.keys import Tenant
 
 
 @dataclass(frozen=True)

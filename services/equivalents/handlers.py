@@ -32,7 +32,7 @@ from shared.erasure import ERASED, ErasureRequest, ErasureScope
 from shared.erasure_runner import suppression
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import Envelope
-from shared.tenancy import Tenant
+from shared.tenancy.keys import Tenant
 
 ADOPTION_WINDOW_DAYS = 30
 MAX_PERIOD_DAYS = 3660

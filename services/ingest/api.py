@@ -24,7 +24,6 @@ from services.ingest.native import NativeBatch
 from services.ingest.payloads import check_content_type, decode_body
 from services.ingest.schemas import ErasureOut, NativeAccepted, PersonErasureIn, SegmentAccepted
 from services.ingest.segment import SegmentBatch, SegmentMessage, SegmentType, body_write_key
-from shared.auth import SEGMENT_WRITE_KEY, WRITE_KEY, AdminAccess, SecretTenant
 from shared.clock import utc_now
 from shared.errors import (
     BadRequest,
@@ -38,8 +37,9 @@ from shared.errors import (
     UnsupportedMediaType,
 )
 from shared.openapi import errors
-from shared.tenancy import KeyKind, Tenant
-from shared.tenant_store import get_tenant
+from shared.tenancy.auth import SEGMENT_WRITE_KEY, WRITE_KEY, AdminAccess, SecretTenant
+from shared.tenancy.keys import KeyKind, Tenant
+from shared.tenancy.store import get_tenant
 
 router = APIRouter(tags=["ingest"])
 

@@ -18,7 +18,6 @@ from services.ingest.ratelimit import TenantBuckets
 from services.ingest.schemas import SegmentErrorBody
 from services.ingest.segment import SegmentLimits
 from services.ingest.settings import IngestSettings
-from shared import tenant_api
 from shared.errors import ApiError
 from shared.lifespan import service_runtime
 from shared.openapi import ERROR_SCHEMA, install_openapi
@@ -27,6 +26,7 @@ from shared.service import (
     publishing_check,
     standard_checks,
 )
+from shared.tenancy import api as tenant_api
 from shared.topics import Topics
 
 

@@ -35,7 +35,6 @@ from services.ingest.segment import (
     normalize_segment_batch,
     normalize_segment_call,
 )
-from shared.auth import TenantResolver
 from shared.clock import utc_now
 from shared.consuming import DeadLetter
 from shared.erasure import SERVICES as ERASURE_SERVICES
@@ -44,8 +43,9 @@ from shared.errors import NotFound, ServiceUnavailable, TooManyRequests
 from shared.events import Envelope, EventSource
 from shared.kafka import HealingProducer
 from shared.tables import ErasedSubjectRow, ErasureProgressRow, ErasureRow
-from shared.tenancy import KeyKind
-from shared.tenant_store import erase_tenant
+from shared.tenancy.auth import TenantResolver
+from shared.tenancy.keys import KeyKind
+from shared.tenancy.store import erase_tenant
 from shared.topics import RAW_WRITE_KEY_HEADER, Topics
 
 log = structlog.get_logger(__name__)

@@ -26,11 +26,11 @@ from services.notifier.schemas import (
     Rescheduled,
 )
 from services.notifier.store import DeliveryStatus
-from shared.auth import SecretTenant
 from shared.clock import timestamp, utc_now
 from shared.errors import Conflict, Unprocessable
 from shared.idempotent_requests import Answer, IdempotencyKey, answer_once
 from shared.openapi import errors
+from shared.tenancy.auth import SecretTenant
 
 
 def _context(request: Request) -> Context:

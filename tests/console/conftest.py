@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ampm.local.demo import load_scenario
 from ampm.local.demo_scenario import NORTHWIND
 from ampm.local.processes import ServiceProcess
-from shared.tenant_store import CreatedTenant, create_tenant
+from shared.tenancy.store import CreatedTenant, create_tenant
 from tests.e2e.conftest import SERVICES, System, start_system, system_environment
 from tests.support.waiting import eventually
 

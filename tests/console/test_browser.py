@@ -14,7 +14,7 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page
 from ampm.local.demo_equivalents import ACME, SUNNY_ROOFS
 from ampm.local.demo_scenario import NORTHWIND
 from shared.clock import utc_now
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from tests.console.conftest import ConsoleStack
 
 pytestmark = pytest.mark.integration

@@ -24,7 +24,7 @@ from shared.consuming import subscribed_consumer
 from shared.events import Envelope, EventKind
 from shared.service import bootstrap_topics
 from shared.signals import SignalChange, SignalChangeType, SignalType
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from shared.topics import Topics
 from tests.correlation import northwind
 from tests.correlation.support import (

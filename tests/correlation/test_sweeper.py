@@ -15,7 +15,7 @@ from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import OutboxRow
 from shared.events import EventKind
 from shared.signals import SignalState
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from tests.correlation.support import envelope, record
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ampm.local.processes import ServiceProcess
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 
 SERVICES = ("ingest", "correlation", "equivalents", "notifier")
 

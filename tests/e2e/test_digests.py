@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.equivalents.tables import DigestRow
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from tests.e2e.conftest import System, start_system, system_environment
 from tests.e2e.test_end_to_end import post_events, register_endpoint, verified
 from tests.notifier.receiver import Receiver

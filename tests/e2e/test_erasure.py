@@ -22,7 +22,7 @@ from shared.clock import utc_now
 from shared.db import Base
 from shared.events import Envelope, EventKind, EventSource
 from shared.kafka import group_backlog
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from shared.topics import Topics
 from tests.e2e.conftest import SERVICES, System, start_system, system_environment
 from tests.notifier.receiver import Receiver

@@ -24,7 +24,7 @@ from standardwebhooks.webhooks import Webhook
 from ampm.local.kafka import read_pid, throwaway_broker
 from ampm.local.paths import free_port
 from ampm.local.processes import ServiceProcess
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from tests.conftest import PostgresServer
 from tests.e2e.conftest import System, start_system, system_environment
 from tests.e2e.test_end_to_end import register_endpoint, verified

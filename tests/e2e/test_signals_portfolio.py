@@ -13,7 +13,7 @@ import pytest
 
 from services.correlation.buckets import last_complete_period
 from shared.kafka import group_backlog
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from shared.topics import Topics
 from tests.e2e.conftest import System, start_system, system_environment
 from tests.support.portfolio import PortfolioAccount, batches, build_portfolio

@@ -16,7 +16,7 @@ from services.equivalents.app import create_app
 from services.equivalents.settings import EquivalentsSettings
 from shared.events import Envelope
 from shared.kafka import create_producer
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from shared.topics import Topics
 from tests.support.servers import serve_app
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.equivalents.app import create_app
 from services.equivalents.settings import EquivalentsSettings
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from tests.equivalents.conftest import Service, auth, error_of
 from tests.support.servers import serve_app
 from tests.support.waiting import eventually

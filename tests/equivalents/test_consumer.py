@@ -10,7 +10,7 @@ import pytest
 
 from services.equivalents import handlers
 from shared.events import Envelope, EventKind, EventSource
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from tests.equivalents.conftest import Service, auth, error_of
 from tests.support.kafka import read_records
 from tests.support.waiting import eventually

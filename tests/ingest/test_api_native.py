@@ -12,7 +12,7 @@ import pytest
 from aiokafka.partitioner import murmur2
 
 from shared.events import EventKind, EventSource
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from shared.topics import Topics
 from tests.ingest.conftest import ServeIngest
 from tests.ingest.records import envelopes_of, headers_of, topic_size

@@ -16,7 +16,7 @@ import segment.analytics as analytics
 from segment.analytics.request import APIError
 
 from shared.events import EventKind, EventSource
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from shared.topics import Topics
 from tests.ingest.conftest import ServeIngest
 from tests.ingest.records import envelopes_of, headers_of, json_of, topic_size

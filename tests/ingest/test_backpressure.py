@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ampm.local.kafka import LocalBroker, throwaway_broker
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from shared.topics import Topics
 from tests.ingest.conftest import ServeIngest
 from tests.ingest.records import topic_size

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from tests.ingest.conftest import ServeIngest
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.ingest.handlers import RAW_EVENT_ID_NAMESPACE
 from shared.events import EventSource
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from shared.topics import RAW_WRITE_KEY_HEADER, Topics
 from tests.ingest.conftest import ServeIngest
 from tests.ingest.records import envelopes_of, headers_of

@@ -15,7 +15,7 @@ from standardwebhooks.webhooks import Webhook
 from services.notifier.app import create_app
 from services.notifier.resolver import resolve
 from services.notifier.settings import NotifierSettings
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from shared.topics import Topics
 from tests.notifier.conftest import api, publish, raised, register, running
 from tests.notifier.receiver import Receiver, Reply

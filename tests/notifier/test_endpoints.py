@@ -7,7 +7,7 @@ import pytest
 
 from services.notifier.app import create_app
 from services.notifier.settings import NotifierSettings
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from tests.notifier.conftest import api, register, running
 from tests.notifier.receiver import Receiver
 from tests.support.servers import serve_app

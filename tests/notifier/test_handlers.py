@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook
 from services.notifier.settings import NotifierSettings
 from shared.digests import Cadence, DigestEquivalent, ValueDigest
 from shared.signals import SignalType
-from shared.tenant_store import CreatedTenant
+from shared.tenancy.store import CreatedTenant
 from shared.topics import Topics
 from tests.notifier.conftest import publish, raised, register, running
 from tests.notifier.receiver import Receiver

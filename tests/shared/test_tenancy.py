@@ -12,8 +12,8 @@ import pytest
 
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
-from shared.auth import TenantResolver
-from shared.tenancy import KeyKind, hash_key, issue_key, key_kind_of
+from shared.tenancy.auth import TenantResolver
+from shared.tenancy.keys import KeyKind, hash_key, issue_key, key_kind_of
 from tests.support.servers import serve_app
 from tests.support.waiting import eventually
 

@@ -9,8 +9,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import delete_tenant_rows
-from shared.tables import ApiKeyRow, IdempotentRequestRow, TenantRow
-from shared.tenancy import IssuedKey, KeyKind, Tenant, hash_key, issue_key, new_tenant_id
+from shared.tables import IdempotentRequestRow
+from shared.tenancy.keys import IssuedKey, KeyKind, Tenant, hash_key, issue_key, new_tenant_id
+from shared.tenancy.tables import ApiKeyRow, TenantRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import utc_now
 from shared.errors import Unauthorized
-from shared.tenancy import KeyKind, Tenant, key_kind_of
-from shared.tenant_store import tenant_for_key
+from shared.tenancy.keys import KeyKind, Tenant, key_kind_of
+from shared.tenancy.store import tenant_for_key
 
 
 class TenantResolver:

@@ -16,15 +16,15 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from shared import tenant_store
-from shared.auth import AdminAccess, SecretTenant, TenantResolver, bearer_token
 from shared.clock import utc_now
 from shared.errors import Conflict, NotFound
 from shared.events import NO_NUL
 from shared.idempotent_requests import Answer, IdempotencyKey, answer_once
 from shared.openapi import errors
-from shared.tenancy import KeyKind, hash_key
-from shared.tenant_store import KeyInfo
+from shared.tenancy import store as tenant_store
+from shared.tenancy.auth import AdminAccess, SecretTenant, TenantResolver, bearer_token
+from shared.tenancy.keys import KeyKind, hash_key
+from shared.tenancy.store import KeyInfo
 
 # Idempotency keys of the admin's requests are kept apart from every tenant's.
 ADMIN_SCOPE = "_admin"
