@@ -5,7 +5,9 @@ It exists beside ``portfolio.py`` so that the rules are not tuned to one generat
 differ in everything a vendor's customers differ in: 2-12 users with unequal, irregular usage;
 weekly volumes from a handful to hundreds of events; plans of three to five activities (counts
 and measured levels, to increase, decrease or stop) with targets from 3 to 80 a week, reported
-once a week or every day; a ratio KPI reported weekly or every other week; history that ends
+once a week or every day, on track but not always on target (within the 20% tolerance, some a
+little short), measured levels swinging 5-25% with or without persistence (AR(1)), counts
+Poisson or gamma-Poisson; a ratio KPI reported weekly or every other week; history that ends
 last Sunday or runs up to now; plans put before or after the history.
 
 Clean accounts ("stable, noisy") draw one noise model each: Poisson usage at low volume,
@@ -247,31 +249,38 @@ def build_account(index: int, kind: str, draw: _Draw, now: datetime, weeks: int)
         account.truth = {"weeks": weeks - off_from, "factor": round(off_factor, 2),
                          "target": off[2], "measured": off[3]}  # fmt: skip
     for metric, direction, target, measured, daily in specs:
+        # On track means within the tolerance: some activities run a little short of target.
         if direction == "increase":
-            level = target * rng.uniform(1.0, 1.2)
+            level = target * rng.uniform(0.9, 1.2)
         elif direction == "decrease":
-            level = target * rng.uniform(0.7, 0.95)
+            level = target * rng.uniform(0.7, 1.1)
         else:
             level = 0.0
-        cv = rng.uniform(0.05, 0.15)
+        # Measured levels swing by 5-25% with some persistence (AR(1)); counts are Poisson or,
+        # for a team whose weeks differ, gamma-Poisson.
+        cv, persistence = rng.uniform(0.05, 0.25), rng.choice([0.0, 0.0, 0.3, 0.5])
+        size = rng.choice([0.0, 0.0, rng.uniform(5, 20)])
+        swing = 0.0
         for week in range(weeks):
             mean = level
             if off is not None and metric == off[0] and week >= off_from:
                 mean = target * off_factor if direction == "increase" else target / off_factor
             if mean <= 0:
                 continue
+            swing = persistence * swing + math.sqrt(1 - persistence**2) * rng.gauss(0, 1)
             if measured:
-                value = round(max(0.0, rng.gauss(mean, cv * mean)), 1)
+                value = round(max(0.0, mean * (1 + cv * swing)), 1)
                 events.append(_event(draw, "activity", metric, aid, at_in_week(week, (30, 140)),
                                      value=value))  # fmt: skip
             elif daily:
+                weekly = draw.rng.gammavariate(size, mean / size) if size else mean
                 for day in range(7):
                     moment = start + timedelta(weeks=week, days=day, hours=rng.uniform(8, 18))
-                    count = draw.poisson(mean / 7)
+                    count = draw.poisson(weekly / 7)
                     if count and moment < end:
                         events.append(_event(draw, "activity", metric, aid, moment, value=count))
             else:
-                count = draw.poisson(mean)
+                count = draw.negative_binomial(mean, size) if size else draw.poisson(mean)
                 if count:
                     events.append(_event(draw, "activity", metric, aid,
                                          at_in_week(week, (30, 140)), value=count))  # fmt: skip
