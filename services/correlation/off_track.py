@@ -1,10 +1,14 @@
-"""The activity-off-track rule: is an activity of the plan short of its commitment, by more
-than its own noise can explain?
+"""The activity-off-track rule: is an activity of the plan short of its commitment by more
+than the tolerance, beyond what its own noise can explain?
 
-The rule tests the mean of a window of recent periods against the target, with the activity's
-noise estimated from its earlier periods and moderated towards the Poisson model of a count,
-Bonferroni-corrected over the plan's activities; ``first_off_track`` dates a raise found in a
-replayed history to the period a live judgement would have seen it.
+Off track means the activity's level lies more than the tolerance below its target (above, for
+one to decrease). So the rule tests the mean of a window of recent periods against that edge,
+not against the target itself: an activity running at 90% of a target with a 20% tolerance is
+on track however long its history, and a test against the target would end up "proving" its
+10% shortfall and alarm. The noise is estimated from the activity's own periods and moderated
+towards the Poisson model of a count; the plan's activities share the false-alarm rate of one
+(Bonferroni). ``first_off_track`` dates a raise found in a replayed history to the period a
+live judgement would have seen it.
 """
 
 from __future__ import annotations
@@ -59,25 +63,26 @@ PRIOR_NOISE_FREEDOM = 4
 """Weight, in degrees of freedom, of the noise model's spread in an activity's noise."""
 
 
-def _noise(activity: ActivityTarget, earlier: Sequence[float], recent: Sequence[float]) -> _Noise:
+def _noise(
+    activity: ActivityTarget, level: float, earlier: Sequence[float], recent: Sequence[float]
+) -> _Noise:
     """The activity's period-to-period noise, moderated as limma moderates variances: the
     spread pooled from the earlier periods and the recent ones (each around its own mean, so a
     recent shift does not count as noise) is combined with the noise model's spread, weighted
     as ``PRIOR_NOISE_FREEDOM`` degrees of freedom, and the threshold is the t quantile of the
     degrees of freedom of both. So a few similar values do not pass for a quiet activity, while
-    a long history of its own speaks for itself. The model's spread is the Poisson noise of the
-    target (sqrt(target)) for counts and sums, 5% of the target for levels; whole counts never
-    get less than the Poisson noise."""
+    a long history of its own speaks for itself. The model's spread is the Poisson noise of
+    ``level``, the level tested (sqrt(level)), for counts and sums, 5% of it for levels; whole
+    counts never get less than the Poisson noise."""
     squares, freedom = 0.0, 0
     for values in (earlier, recent):
         if len(values) > 1:
             mean = sum(values) / len(values)
             squares += sum((v - mean) ** 2 for v in values)
             freedom += len(values) - 1
-    target = abs(activity.target_per_period)
-    prior = 0.05 * target
+    prior = 0.05 * abs(level)
     counts = activity.aggregation in (Aggregation.SUM, Aggregation.COUNT)
-    poisson = math.sqrt(max(target, 1.0))
+    poisson = math.sqrt(max(abs(level), 1.0))
     if counts:
         prior = max(prior, poisson)
     prior = max(prior, 1e-9)
@@ -100,23 +105,29 @@ class _Shortfall:
     noise: _Noise
 
 
+def tolerance_edge(activity: ActivityTarget, tolerance: float) -> float:
+    """The level beyond which the activity misses its commitment by more than the tolerance."""
+    factor = 1 - tolerance if activity.direction is ActivityDirection.INCREASE else 1 + tolerance
+    return activity.target_per_period * factor
+
+
 def _shortfall(
     activity: ActivityTarget, values: Sequence[float], thresholds: RiskThresholds, family: int
 ) -> _Shortfall | None:
     """The window of the last k periods (k from ``off_track_periods`` to all of them) whose mean
-    misses the target by more than the tolerance with the strongest evidence beyond the
-    activity's noise, or None. Testing the mean of a window, rather than requiring every
-    period to miss, keeps one lucky period from hiding a shortfall that lasts."""
+    lies beyond the tolerance's edge with the strongest evidence against the activity's noise,
+    or None. Testing the mean of a window, rather than requiring every period to miss, keeps
+    one lucky period from hiding a shortfall that lasts."""
     tolerance = thresholds.off_track_tolerance
-    target = activity.target_per_period
+    edge = tolerance_edge(activity, tolerance)
     best: _Shortfall | None = None
     for k in range(thresholds.off_track_periods, len(values) + 1):
         window, earlier = values[-k:], values[:-k]
         mean = sum(window) / k
         if not _misses(activity, mean, tolerance):
             continue
-        noise = _noise(activity, earlier, window)
-        z = (mean - target) / (noise.sd / math.sqrt(k))
+        noise = _noise(activity, edge, earlier, window)
+        z = (mean - edge) / (noise.sd / math.sqrt(k))
         if activity.direction is not ActivityDirection.INCREASE:
             z = -z
         critical = noise.critical(thresholds.off_track_z, family)
@@ -136,8 +147,9 @@ def activity_off_track(
 ) -> Decision:
     """Raised when the activity misses its target now and has missed it for a while: the latest
     complete period misses, and the mean of the last k periods (at least ``off_track_periods``)
-    misses by more than ``off_track_tolerance`` and lies beyond the activity's own noise (z
-    beyond ``off_track_z``, the t quantile where the noise is estimated). ``family`` is how many
+    lies beyond the tolerance's edge (``off_track_tolerance`` below the target, or above it for
+    an activity to decrease) by more than the activity's own noise explains (z beyond
+    ``off_track_z``, the t quantile where the noise is estimated). ``family`` is how many
     activities of the plan are judged together: they share the false-alarm rate of one
     (Bonferroni), so a plan with more steps does not alarm more often. A stopped activity is off
     track once it was done in each of the last ``off_track_periods`` periods.
@@ -171,6 +183,7 @@ def activity_off_track(
         "target_per_period": activity.target_per_period,
         "consecutive_periods_threshold": needed,
         "tolerance": tolerance,
+        "tolerance_edge": tolerance_edge(activity, tolerance),
         "periods": periods,
     }
     if test is not None:

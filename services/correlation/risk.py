@@ -53,7 +53,7 @@ class RiskThresholds:
     drop: DropRule = field(default_factory=DropRule)
     off_track_periods: int = 3
     off_track_tolerance: float = 0.2
-    off_track_z: float = 3.0
+    off_track_z: float = 1.5
     min_history: int = 6
     achieved_periods: int = 2
     projection_min_points: int = 6

@@ -131,14 +131,24 @@ class CorrelationSettings(ServiceSettings):
         default=3,
         ge=1,
         validation_alias=_env("off_track_periods"),
-        description="Consecutive complete periods an activity must miss its target.",
+        description="The shortest window of recent periods whose mean is tested against the "
+        "tolerance's edge.",
     )
     off_track_tolerance: float = Field(
         default=0.2,
         ge=0,
         lt=1,
         validation_alias=_env("off_track_tolerance"),
-        description="A period misses when it is this share below (above) the target.",
+        description="An activity is off track when its level is this share below (above) "
+        "its target.",
+    )
+    off_track_z: float = Field(
+        default=1.5,
+        gt=0,
+        validation_alias=_env("off_track_z"),
+        description="How many standard errors beyond the tolerance's edge a window's mean must "
+        "lie (one-sided, shared by the plan's activities, the t quantile where the noise is "
+        "estimated).",
     )
     achieved_periods: int = Field(
         default=2,
@@ -216,6 +226,7 @@ class CorrelationSettings(ServiceSettings):
             ),
             off_track_periods=self.off_track_periods,
             off_track_tolerance=self.off_track_tolerance,
+            off_track_z=self.off_track_z,
             achieved_periods=self.achieved_periods,
             projection_confidence=self.at_risk_confidence,
         )

@@ -318,6 +318,19 @@ def test_a_noisy_activity_near_its_target_is_not_off_track() -> None:
     assert isinstance(activity_off_track(INCREASE, one_miss, is_open=False), NoChange)
 
 
+def test_an_activity_steadily_inside_the_tolerance_is_never_off_track() -> None:
+    # 12% short of 25 for 26 weeks with little noise: short of the target beyond doubt, but
+    # within the 20% tolerance, so on track; the same history 40% short is off track.
+    inside = [22, 22.5, 21.5, 22, 22.5, 22] * 4 + [19.5, 19.5]  # the last three average 20.3
+    assert isinstance(
+        activity_off_track(INCREASE, _weekly("contacts", inside), is_open=False), NoChange
+    )
+    outside = [15, 15.5, 14.5, 15, 15.5, 15] * 4 + [14.5, 15]
+    decision = activity_off_track(INCREASE, _weekly("contacts", outside), is_open=False)
+    assert isinstance(decision, Raise)
+    assert decision.evidence["tolerance_edge"] == 20
+
+
 def test_an_open_off_track_signal_gets_the_current_evidence_or_resolves() -> None:
     before = [26, 24, 27]
     still = _weekly("contacts", [*before, 12, 11, 13, 10])
