@@ -8,11 +8,14 @@ fixed share ignores volume: 30% below normal is noise for 15 events a week and a
   from the split to the last complete period and the *baseline* is up to ``baseline_periods``
   periods before the split, so the drop never dilutes its own baseline;
 - counts are over-dispersed Poisson: the variance is ``phi * mean``, with ``phi`` the
-  variance-to-mean ratio pooled over the baseline and the recent segment (each around its own
-  mean), never below 1 (Poisson). One baseline period far outside the rest (a holiday, an
-  outage) is left out of ``phi`` when it lies beyond 3 standard deviations of the others, so a
-  past holiday does not hide a drop. Where ``phi`` is above 1 it is an estimate, so the
-  threshold moves to the t quantile of the same tail;
+  variance-to-mean ratio pooled over the recent segment, the baseline and the periods before
+  the baseline (each around its own mean, so a level that moved between them does not count as
+  noise), never below 1 (Poisson). One period of the baseline, or of the periods before it, far
+  outside the rest (a holiday, an outage) is left out of ``phi`` when it lies beyond 3 standard
+  deviations of the others, so a past holiday does not hide a drop. Where ``phi`` is above 1 it
+  is an estimate, so the threshold moves to the t quantile of the same tail: the older periods
+  are there to give that estimate its degrees of freedom, which at these tails is most of a
+  test's power;
 - the recent total S over m periods is compared with m times the baseline mean mu estimated from
   n periods: z = (S - m mu) / sqrt(phi mu m (1 + m / n)), which also counts the baseline's own
   uncertainty;
@@ -76,23 +79,34 @@ class DropTest:
         return 1 - self.recent_mean / self.baseline_mean if self.baseline_mean else 0.0
 
 
-def dispersion(baseline: Sequence[float], recent: Sequence[float]) -> tuple[float, int]:
-    """(phi, degrees of freedom): the variance-to-mean ratio pooled from both segments around
-    their own means, without one outlying baseline period, never below 1."""
-    mean = sum(baseline) / len(baseline)
-    squares = [(value - mean) ** 2 / mean for value in baseline]
-    freedom = len(baseline) - 1
-    if len(squares) > 4:
+def _squares(values: Sequence[float], *, drop_outlier: bool) -> list[float]:
+    """Squared deviations of ``values`` from their own mean, each over that mean (the
+    variance-to-mean ratio's terms), without one outlying period where ``drop_outlier``; none
+    for a segment too short to have a spread or without events."""
+    mean = sum(values) / len(values) if values else 0.0
+    if mean <= 0 or len(values) < 2:
+        return []
+    squares = [(value - mean) ** 2 / mean for value in values]
+    if drop_outlier and len(squares) > 4:
         largest = max(squares)
-        rest = (sum(squares) - largest) / (freedom - 1)
+        rest = (sum(squares) - largest) / (len(squares) - 2)
         if largest > OUTLIER_SD**2 * max(rest, 1.0):
             squares.remove(largest)
-            freedom -= 1
-    total = sum(squares)
-    recent_mean = sum(recent) / len(recent)
-    if recent_mean > 0 and len(recent) > 1:
-        total += sum((value - recent_mean) ** 2 for value in recent) / recent_mean
-        freedom += len(recent) - 1
+    return squares
+
+
+def dispersion(
+    baseline: Sequence[float], recent: Sequence[float], earlier: Sequence[float] = ()
+) -> tuple[float, int]:
+    """(phi, degrees of freedom): the variance-to-mean ratio pooled from the baseline, the
+    recent segment and the periods before the baseline, each around its own mean, without one
+    outlying period of the baseline or of the periods before it, never below 1."""
+    total, freedom = 0.0, 0
+    for values, drop_outlier in ((baseline, True), (earlier, True), (recent, False)):
+        squares = _squares(values, drop_outlier=drop_outlier)
+        if squares:
+            total += sum(squares)
+            freedom += len(squares) - 1
     return (max(1.0, total / freedom) if freedom > 0 else 1.0), freedom
 
 
@@ -110,7 +124,7 @@ def drop_test(counts: Sequence[float], start: int, rule: DropRule) -> DropTest |
     mean = sum(baseline) / len(baseline)
     if mean <= 0:
         return None
-    phi, freedom = dispersion(baseline, recent)
+    phi, freedom = dispersion(baseline, recent, counts[:baseline_start])
     m, n = len(recent), len(baseline)
     rest = sorted(recent)[1:]
     return DropTest(

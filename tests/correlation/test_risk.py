@@ -267,6 +267,19 @@ def test_a_past_holiday_does_not_hide_a_drop() -> None:
     assert decision.evidence["dispersion"] < 2  # the holiday week is left out of the noise
 
 
+def test_older_weeks_sharpen_the_noise_estimate_of_a_dispersed_account() -> None:
+    # Weekly usage of about 200 swinging twice as much as Poisson counts would.
+    dispersed = [226, 178, 215, 232, 181, 209, 174, 222, 186, 228, 173, 217]
+    # With only the baseline's twelve weeks to estimate that swing, one week at 100 is not
+    # beyond doubt (a t quantile of 11 degrees of freedom)...
+    assert isinstance(adoption_drop(_weekly("$usage", [*dispersed, 100]), is_open=False), NoChange)
+    # ... while eight older weeks of the same swing, before the baseline, make it one.
+    decision = adoption_drop(_weekly("$usage", [*dispersed[4:], *dispersed, 100]), is_open=False)
+    assert isinstance(decision, Raise)
+    assert decision.evidence["baseline_mean"] == pytest.approx(sum(dispersed) / 12)
+    assert decision.evidence["dispersion"] == pytest.approx(2.6, abs=0.1)
+
+
 def test_too_short_a_history_decides_nothing() -> None:
     short = _weekly("$usage", [100, 100, 100, 10])
     assert isinstance(adoption_drop(short, is_open=False), NoChange)
