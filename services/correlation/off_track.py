@@ -158,14 +158,19 @@ def activity_off_track(
     back within half the tolerance of the target (the hysteresis keeps an activity hovering at
     the tolerance from flapping); a stopped activity once a period is at zero again. Decided
     afresh from the current series on every evaluation, so an open signal always carries
-    today's reading of the stored periods. An unknown latest value (a level nobody reported)
-    decides nothing.
+    today's reading of the stored periods. A level nobody reported in the last
+    ``off_track_periods`` periods decides nothing; one reported in them stands for the
+    latest.
     """
     needed = thresholds.off_track_periods
     tolerance = thresholds.off_track_tolerance
     known = [(k, v) for k, v in zip(series.keys, series.values, strict=True) if v is not None]
     values = [v for _, v in known]
-    latest = series.values[-1] if series.values else None
+    # A level reported in one of the last ``needed`` periods still describes the activity (a
+    # week nobody reported is not a week on track); one reported before that decides nothing.
+    latest_key, latest = (
+        known[-1] if known and known[-1][0] in series.keys[-needed:] else (None, None)
+    )
     test = _shortfall(activity, values, thresholds, family) if latest is not None else None
     shown = max(needed, len(values) - test.start) if test else needed
     periods = dict(known[-shown:])
@@ -177,7 +182,7 @@ def activity_off_track(
         "target": activity.target_per_period,
         "actual": latest,
         "unit": None,
-        "period": series.keys[-1] if series.keys else None,
+        "period": latest_key or (series.keys[-1] if series.keys else None),
         "metric": activity.metric,
         "direction": activity.direction.value,
         "target_per_period": activity.target_per_period,

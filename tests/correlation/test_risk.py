@@ -391,9 +391,18 @@ def test_stopped_and_decreased_activities_are_off_track_above_their_target() -> 
     assert isinstance(activity_off_track(decrease, bounces, is_open=False), Raise)
 
 
-def test_unknown_latest_level_decides_nothing() -> None:
-    unknown = _weekly("contacts", [20, None])
+def test_a_level_not_reported_for_the_last_periods_decides_nothing() -> None:
+    unknown = _weekly("contacts", [20, 22, 21, 20, 23, 8, None, None, None])
     assert isinstance(activity_off_track(INCREASE, unknown, is_open=False), NoChange)
+
+
+def test_a_level_short_of_target_is_off_track_though_last_week_was_not_reported() -> None:
+    admin = _activity(ActivityDirection.DECREASE, 13)
+    hours = _weekly("hours_on_admin", [12, 13.5, 11, 14, 12.5, 13, 12, 33, 26, 23, 28, None])
+    decision = activity_off_track(admin, hours, is_open=False)
+    assert isinstance(decision, Raise)
+    assert (decision.evidence["actual"], decision.evidence["period"]) == (28, "2024-W11")
+    assert "2024-W12" not in decision.evidence["periods"]
 
 
 def test_stopped_activity_must_target_zero() -> None:
