@@ -1,8 +1,9 @@
 """Judgement in process: the period rules over thousands of generated accounts, in seconds.
 
 The pure pipeline of ``tests/support/replay.py`` (the same domain functions the correlation
-service calls, without Kafka or the database) replays each account's history of two seeded
-generators (``tests/support/portfolio.py`` and ``tests/support/scenarios.py``) two ways:
+service calls, without Kafka or the database) replays each account's history of three seeded
+generators, each built its own way (``tests/support/portfolio.py``, ``scenarios.py`` and
+``fieldwork.py``), two ways:
 
 - *backfill*: the whole history posted at once, cut into random consumer batches, the plan put
   before or after it, then the sweeper finds the account idle;
@@ -43,7 +44,7 @@ from services.correlation.plans import (  # noqa: E402
     StakeholderStatus,
     SuccessPlan,
 )
-from tests.support import portfolio, scenarios  # noqa: E402
+from tests.support import fieldwork, portfolio, scenarios  # noqa: E402
 from tests.support.replay import AccountReplay, Value, replay  # noqa: E402
 
 PERIOD_RULES = ("adoption_drop", "activity_off_track", "objective_at_risk", "objective_achieved")
@@ -74,7 +75,8 @@ def _values(events: Iterable[dict[str, Any]]) -> list[Value]:
 
 
 def cases(seed: int, accounts: int, now: datetime) -> list[Case]:
-    """About ``accounts`` accounts, half from each generator, 40% of them clean."""
+    """About ``accounts`` accounts from each of the portfolio and scenarios generators, 40% of
+    them clean, and as many clean and per period risk from the fieldwork generator."""
     per_risk = max(1, round(accounts * 0.6 / 2 / 8))
     clean = round(accounts * 0.4 / 2)
     found = []
@@ -96,6 +98,16 @@ def cases(seed: int, accounts: int, now: datetime) -> list[Case]:
         found.append(
             Case("scenarios", scenario.account_id, scenario.expected, model,
                  _values(scenario.events), plan, scenario.plan_first)
+        )  # fmt: skip
+    for field_account in fieldwork.build_fieldwork(seed, clean=clean, per_risk=per_risk, now=now):
+        plan = SuccessPlan.model_validate(
+            {"id": f"plan-{field_account.account_id}", "account_id": field_account.account_id,
+             **field_account.plan}
+        )  # fmt: skip
+        model = field_account.model if field_account.expected is None else "injected"
+        found.append(
+            Case("fieldwork", field_account.account_id, field_account.expected, model,
+                 _values(field_account.events), plan, field_account.plan_first)
         )  # fmt: skip
     return found
 
@@ -180,7 +192,7 @@ def main() -> None:
     started = time.perf_counter()
     generated = cases(args.seed, args.accounts, now)
     print(f"generated {len(generated)} accounts in {time.perf_counter() - started:.1f} s")
-    for generator in ("portfolio", "scenarios"):
+    for generator in ("portfolio", "scenarios", "fieldwork"):
         chosen = [c for c in generated if c.generator == generator]
         started = time.perf_counter()
         report(f"{generator} backfill", [(c, backfill(c, config, now, rng)) for c in chosen])
