@@ -27,11 +27,9 @@ import random
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -45,7 +43,7 @@ from services.correlation.plans import (  # noqa: E402
     SuccessPlan,
 )
 from tests.support import fieldwork, portfolio, scenarios  # noqa: E402
-from tests.support.replay import AccountReplay, Value, replay  # noqa: E402
+from tests.support.replay import AccountReplay, Value, replay, values_of  # noqa: E402
 
 PERIOD_RULES = ("adoption_drop", "activity_off_track", "objective_at_risk", "objective_achieved")
 
@@ -63,17 +61,6 @@ class Case:
     plan_first: bool
 
 
-def _values(events: Iterable[dict[str, Any]]) -> list[Value]:
-    found = []
-    for event in events:
-        if event["kind"] == "lifecycle":
-            continue
-        at = datetime.fromisoformat(event["occurred_at"])
-        value = float(event.get("value", 1.0))
-        found.append(Value(event["name"], value, at, usage=event["kind"] == "usage"))
-    return found
-
-
 def cases(seed: int, accounts: int, now: datetime) -> list[Case]:
     """About ``accounts`` accounts from each of the portfolio and scenarios generators, 40% of
     them clean, and as many clean and per period risk from the fieldwork generator."""
@@ -87,7 +74,7 @@ def cases(seed: int, accounts: int, now: datetime) -> list[Case]:
         kind = account.kind if account.expected is None else "injected"
         found.append(
             Case("portfolio", account.account_id, account.expected, kind,
-                 _values(account.events), plan, True)
+                 values_of(account.events), plan, True)
         )  # fmt: skip
     for scenario in scenarios.build_scenarios(seed, clean=clean, per_risk=per_risk, now=now):
         plan = SuccessPlan.model_validate(
@@ -97,7 +84,7 @@ def cases(seed: int, accounts: int, now: datetime) -> list[Case]:
         model = scenario.model if scenario.expected is None else "injected"
         found.append(
             Case("scenarios", scenario.account_id, scenario.expected, model,
-                 _values(scenario.events), plan, scenario.plan_first)
+                 values_of(scenario.events), plan, scenario.plan_first)
         )  # fmt: skip
     for field_account in fieldwork.build_fieldwork(seed, clean=clean, per_risk=per_risk, now=now):
         plan = SuccessPlan.model_validate(
@@ -107,7 +94,7 @@ def cases(seed: int, accounts: int, now: datetime) -> list[Case]:
         model = field_account.model if field_account.expected is None else "injected"
         found.append(
             Case("fieldwork", field_account.account_id, field_account.expected, model,
-                 _values(field_account.events), plan, field_account.plan_first)
+                 values_of(field_account.events), plan, field_account.plan_first)
         )  # fmt: skip
     return found
 

@@ -40,6 +40,18 @@ class Value:
     usage: bool = False
 
 
+def values_of(events: Iterable[dict[str, Any]]) -> list[Value]:
+    """The values a generator's native events fold into (lifecycle events carry none)."""
+    found = []
+    for event in events:
+        if event["kind"] == "lifecycle":
+            continue
+        at = datetime.fromisoformat(event["occurred_at"])
+        value = float(event.get("value", 1.0))
+        found.append(Value(event["name"], value, at, usage=event["kind"] == "usage"))
+    return found
+
+
 @dataclass(frozen=True)
 class Published:
     """A signal change as the outbox would publish it."""
