@@ -3,25 +3,28 @@
 Starts its own Kafka broker and PostgreSQL (or uses AMPM_DATABASE_URL as maintenance database
 and AMPM_TEST_KAFKA_BOOTSTRAP), runs ingest and correlation as processes, PUTs every account's
 success plan (before its history, or after it for some accounts of ``scenarios``) and posts
-``--weeks`` weeks of history through ``POST /v1/events`` as a vendor backfills when it connects.
-The accounts come from two independent generators (``--generator``): ``portfolio``
-(``tests/support/portfolio.py``: clean accounts under five noise models, and each injected risk)
-and ``scenarios`` (``tests/support/scenarios.py``: seven other noise models, risks over a range
-of sizes and ages, plans without named people). Once every account was judged through the last
-complete week, it prints:
+``--weeks`` weeks of history through ``POST /v1/events`` as a vendor backfills when it connects,
+then ``--live-weeks`` more weeks as they would arrive live: a week's events of every account
+at a time, in event-time order, the next week only once the service has read them.
+The accounts come from independent generators (``--generator``): ``portfolio``
+(``tests/support/portfolio.py``: clean accounts under five noise models, and each injected risk),
+``scenarios`` (``tests/support/scenarios.py``: seven other noise models, risks over a range of
+sizes and ages, plans without named people) and ``fieldwork`` (``tests/support/fieldwork.py``:
+daily usage in bursts, users replaced, young and sparse accounts, the period risks only).
+Once every account was judged through the last complete week, it prints:
 
 - recall per signal type: accounts of that risk whose signal is open at the end (raised, for
   the final ``objective_achieved``);
 - false alarms per signal type: clean accounts on which that type was ever published, as a share
   of the clean accounts (and per noise model);
-- flaps: raise-then-resolve pairs published for clean accounts, and for risk accounts on their
-  own type;
+- flaps: raise-then-resolve pairs published for clean accounts (in the backfill and the live
+  weeks), and for risk accounts on their own type;
 - evidence: open ``activity_off_track`` signals whose periods differ from the stored weeks;
 - live: ``stakeholder.departed`` of a sponsor posted now for ``--live`` accounts, the time from
   the POST to its ``signal.raised`` on the signals topic (p50/p99), against the baseline of the
   same POST to its event on the events topic, measured in the same run.
 
-    .venv/bin/python bench/signals.py --clean 100 --per-risk 15 --weeks 20 --generator both
+    .venv/bin/python bench/signals.py --clean 100 --per-risk 15 --weeks 20 --live-weeks 2
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,7 @@ from services.correlation.buckets import last_complete_period  # noqa: E402
 from shared.kafka import group_backlog  # noqa: E402
 from shared.signals import SignalChange, SignalChangeType  # noqa: E402
 from shared.topics import Topics  # noqa: E402
+from tests.support.fieldwork import build_fieldwork  # noqa: E402
 from tests.support.portfolio import RISK_KINDS, batches, build_portfolio  # noqa: E402
 from tests.support.scenarios import build_scenarios  # noqa: E402
 
@@ -74,14 +78,15 @@ class BenchAccount:
 
 
 def generate(args: argparse.Namespace) -> list[BenchAccount]:
-    """The accounts of the chosen generators (half the clean and risk counts each for both)."""
-    both = args.generator == "both"
-    clean = args.clean // 2 if both else args.clean
-    per_risk = max(1, args.per_risk // 2) if both else args.per_risk
+    """The accounts of the chosen generators (the clean and risk counts shared among them)."""
+    chosen = GENERATORS if args.generator == "all" else (args.generator,)
+    clean = args.clean // len(chosen)
+    per_risk = max(1, args.per_risk // len(chosen))
+    weeks = args.weeks + args.live_weeks
     found: list[BenchAccount] = []
-    if args.generator in ("portfolio", "both"):
+    if "portfolio" in chosen:
         for a in build_portfolio(
-            args.seed, clean=clean, per_risk=per_risk, weeks=args.weeks, scale=args.scale
+            args.seed, clean=clean, per_risk=per_risk, weeks=weeks, scale=args.scale
         ):
             model = a.kind if a.expected is None else "injected"
             found.append(
@@ -89,8 +94,8 @@ def generate(args: argparse.Namespace) -> list[BenchAccount]:
                     a.account_id, a.expected, model, a.events, a.plan, True, f"{a.account_id}-p0"
                 )
             )
-    if args.generator in ("scenarios", "both"):
-        for s in build_scenarios(args.seed, clean=clean, per_risk=per_risk, weeks=args.weeks):
+    if "scenarios" in chosen:
+        for s in build_scenarios(args.seed, clean=clean, per_risk=per_risk, weeks=weeks):
             model = s.model if s.expected is None else "injected"
             found.append(
                 BenchAccount(
@@ -103,9 +108,40 @@ def generate(args: argparse.Namespace) -> list[BenchAccount]:
                     f"{s.account_id}-u0",
                 )
             )
+    if "fieldwork" in chosen:
+        for f in build_fieldwork(args.seed, clean=clean, per_risk=per_risk, weeks=weeks):
+            model = f.model if f.expected is None else "injected"
+            found.append(
+                BenchAccount(
+                    f.account_id, f.expected, model, f.events, f.plan, f.plan_first, f.sponsor_id
+                )
+            )
     return found
 
 
+def split_live(
+    portfolio: list[BenchAccount], live_weeks: int, now: datetime
+) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """(the history to backfill, then each live week's events): the last ``live_weeks``
+    complete weeks and the current one are live, the week in progress with the last of them;
+    each in event-time order over the portfolio."""
+    events = sorted(
+        (event for account in portfolio for event in account.events),
+        key=lambda event: event["occurred_at"],
+    )
+    monday = datetime.combine(
+        (now - timedelta(days=now.weekday())).date(), datetime.min.time(), tzinfo=UTC
+    )
+    starts = [monday - timedelta(weeks=live_weeks - n) for n in range(live_weeks)]
+    history = [e for e in events if datetime.fromisoformat(e["occurred_at"]) < starts[0]]
+    live: list[list[dict[str, Any]]] = [[] for _ in starts]
+    for event in events[len(history) :]:
+        at = datetime.fromisoformat(event["occurred_at"])
+        live[max(n for n, start in enumerate(starts) if at >= start)].append(event)
+    return history, live
+
+
+GENERATORS = ("portfolio", "scenarios", "fieldwork")
 SERVICES = ("ingest", "correlation")
 SWEEP_SECONDS = 5.0
 BATCH = 1000
@@ -149,14 +185,11 @@ async def backfill(
     correlation: str,
     keys: dict[str, dict[str, str]],
     portfolio: list[BenchAccount],
+    history: list[dict[str, Any]],
 ) -> tuple[int, float]:
     """PUT the plans (those of accounts that put it first), post the history in event-time
     order, PUT the other plans; (events posted, seconds)."""
     started = time.perf_counter()
-    history = sorted(
-        (event for account in portfolio for event in account.events),
-        key=lambda event: event["occurred_at"],
-    )
     async with httpx.AsyncClient(timeout=120) as http:
 
         async def put_plans(first: bool) -> None:
@@ -171,13 +204,38 @@ async def backfill(
                 answer.raise_for_status()
 
         await put_plans(first=True)
-        for body in batches(history, BATCH):
-            answer = await http.post(
-                f"{ingest}/v1/events", json={"events": body}, headers=keys["write"]
-            )
-            answer.raise_for_status()
+        await post(http, ingest, keys["write"], history)
         await put_plans(first=False)
     return len(history), time.perf_counter() - started
+
+
+async def post(
+    http: httpx.AsyncClient, ingest: str, write: dict[str, str], events: list[dict[str, Any]]
+) -> None:
+    """Post ``events`` in request bodies of ``BATCH``."""
+    for body in batches(events, BATCH):
+        answer = await http.post(f"{ingest}/v1/events", json={"events": body}, headers=write)
+        answer.raise_for_status()
+
+
+async def live_weeks(
+    ingest: str, write: dict[str, str], bootstrap: str, weeks: list[list[dict[str, Any]]]
+) -> int:
+    """Post each live week once the correlation service has read the one before; events
+    posted."""
+    async with httpx.AsyncClient(timeout=120) as http:
+        for week in weeks:
+            await post(http, ingest, write, week)
+            await read_through(bootstrap)
+    return sum(len(week) for week in weeks)
+
+
+async def read_through(bootstrap: str) -> None:
+    """Wait until the correlation group has read every event posted."""
+    while True:
+        if await group_backlog(bootstrap, "ampm-correlation", Topics().events) == 0:
+            return
+        await asyncio.sleep(0.5)
 
 
 async def judged_quiet(
@@ -187,10 +245,7 @@ async def judged_quiet(
     judged through the last complete week (for most, by the sweeper once it was idle). Returns
     the seconds the consumer needed after the last POST."""
     started = time.perf_counter()
-    while True:
-        if await group_backlog(bootstrap, "ampm-correlation", Topics().events) == 0:
-            break
-        await asyncio.sleep(1.0)
+    await read_through(bootstrap)
     drained = time.perf_counter() - started
     last_week = last_complete_period(datetime.now(UTC))
     pending = {account.account_id for account in portfolio}
@@ -297,7 +352,7 @@ def report(
     for change in changes:
         if change.signal_type is not None and change.account_id in known:
             published[change.account_id][(change.signal_type.value, change.type.value)] += 1
-    print("\nrecall (injected risk found at the end; portfolio acct-*, scenarios sc-*)")
+    print("\nrecall (injected risk found at the end; acct-*, sc-*, fw-*: the generators)")
     for kind in RISK_KINDS:
         accounts = [a for a in portfolio if a.expected == kind]
         hits = {
@@ -311,7 +366,7 @@ def report(
         by_generator = ", ".join(
             f"{prefix} {sum(hits[a.account_id] for a in accounts if a.account_id.startswith(prefix))}"
             f"/{sum(a.account_id.startswith(prefix) for a in accounts)}"
-            for prefix in ("acct", "sc")
+            for prefix in ("acct", "sc", "fw")
         )
         print(
             f"  {kind:20s} {found:3d}/{len(accounts):<3d} {found / len(accounts):.2f}"
@@ -377,8 +432,11 @@ async def run(args: argparse.Namespace) -> None:
                     f"{args.weeks} weeks of history, seed {args.seed}",
                     flush=True,
                 )
-                posted, seconds = await backfill(ingest, correlation, keys, portfolio)
+                history, weeks = split_live(portfolio, args.live_weeks, datetime.now(UTC))
+                posted, seconds = await backfill(ingest, correlation, keys, portfolio, history)
                 print(f"backfill: {posted} events posted in {seconds:.1f} s", flush=True)
+                posted = await live_weeks(ingest, keys["write"], bootstrap, weeks)
+                print(f"live: {posted} events over {len(weeks)} weeks", flush=True)
                 drained = await judged_quiet(bootstrap, correlation, keys["secret"], portfolio)
                 print(f"correlation read the backlog {drained:.1f} s after the last POST")
                 signals: dict[str, list[dict[str, Any]]] = {}
@@ -427,10 +485,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--clean", type=int, default=100)
     parser.add_argument("--per-risk", type=int, default=15)
-    parser.add_argument("--weeks", type=int, default=20)
+    parser.add_argument("--weeks", type=int, default=20, help="weeks of history backfilled")
+    parser.add_argument("--live-weeks", type=int, default=2, help="weeks posted live after it")
     parser.add_argument("--scale", type=float, default=1.0, help="usage volume factor")
     parser.add_argument("--live", type=int, default=40, help="accounts for live departures")
-    parser.add_argument("--generator", choices=("portfolio", "scenarios", "both"), default="both")
+    parser.add_argument("--generator", choices=(*GENERATORS, "all"), default="all")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -57,6 +57,11 @@ class FieldworkAccount:
     truth: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def sponsor_id(self) -> str:
+        """The person the plan names as its sponsor."""
+        return f"{self.account_id}-sponsor"
+
+    @property
     def expected(self) -> str | None:
         """The signal type the account must end with (None: it must raise nothing)."""
         return None if self.kind == "clean" else self.kind
@@ -82,8 +87,9 @@ class _Account:
         return self.start + offset
 
 
-def _usage(account: _Account, model: str, weeks: int, drop: tuple[int, float, int]) -> None:
-    """Daily usage of several users; ``drop`` is (first week, share, weeks of ramp)."""
+def _usage(account: _Account, model: str, weeks: int, drop: tuple[int, float, int]) -> float:
+    """Daily usage of several users; ``drop`` is (first week, share, weeks of ramp). Returns
+    the account's weekly volume before any drop."""
     rng = account.rng
     volume = rng.uniform(5, 25) if model == "sparse" else float(np.exp(rng.uniform(3.7, 6.0)))
     users = int(rng.integers(3, 12))
@@ -115,6 +121,7 @@ def _usage(account: _Account, model: str, weeks: int, drop: tuple[int, float, in
                     for n in range(size):
                         account.add("usage", "record.updated", at + timedelta(seconds=n),
                                     person_id=f"{account.account_id}-user{user}")  # fmt: skip
+    return volume
 
 
 def _activities(
@@ -182,11 +189,12 @@ def _kpi(account: _Account, kind: str, weeks: int, mean: bool) -> dict[str, Any]
 
 
 def build_account(
-    index: int, kind: str, rng: np.random.Generator, now: datetime
+    index: int, kind: str, rng: np.random.Generator, now: datetime, weeks: int = 20
 ) -> FieldworkAccount:
-    """One account of ``kind`` (``clean`` or a period risk)."""
+    """One account of ``kind`` (``clean`` or a period risk) with ``weeks`` weeks of history
+    (8-12 for a young one)."""
     model = str(rng.choice(CLEAN_MODELS if kind == "clean" else CLEAN_MODELS[:5]))
-    weeks = int(rng.integers(8, 13)) if model == "young" else 20
+    weeks = int(rng.integers(8, 13)) if model == "young" else weeks
     aid = f"fw-{index:04d}-{kind.replace('_', '-')}"
     monday = datetime.combine(
         (now - timedelta(days=now.weekday())).date(), datetime.min.time(), tzinfo=UTC
@@ -196,31 +204,39 @@ def build_account(
     result = FieldworkAccount(aid, kind, model, plan_first=bool(rng.random() < 0.5))
     account.add("lifecycle", "account.identified", account.start + timedelta(minutes=5),
                 properties={"name": f"Fieldwork {index}", "seats": int(rng.integers(5, 60))})  # fmt: skip
+    for n, role in enumerate(("sponsor", "adoption_owner")):
+        account.add("lifecycle", "person.identified", account.start + timedelta(minutes=6 + n),
+                    person_id=f"{aid}-{role.split('_')[0]}", properties={"role": role})  # fmt: skip
 
     drop = (weeks + 1, 0.0, 1)
     if kind == "adoption_drop":
         age = int(rng.integers(1, min(10, weeks - 6) + 1))
         drop = (weeks - age, float(rng.uniform(0.35, 0.5)), int(rng.choice([1, 1, 2, 3])))
-        result.truth = {"weeks_ago": age, "share": round(drop[1], 2), "ramp": drop[2]}
-    _usage(account, model, weeks, drop)
+    volume = _usage(account, model, weeks, drop)
+    if kind == "adoption_drop":
+        result.truth = {"weeks_ago": age, "share": round(drop[1], 2), "ramp": drop[2],
+                        "volume": round(volume)}  # fmt: skip
 
     off = str(rng.choice([a[0] for a in ACTIVITIES])) if kind == "activity_off_track" else None
     off_weeks, factor = int(rng.integers(3, 9)), float(rng.uniform(0.4, 0.65))
-    if off is not None:
-        result.truth = {"metric": off, "weeks": off_weeks, "factor": round(factor, 2)}
     itinerary = _activities(account, weeks, off, off_weeks, factor)
+    if off is not None:
+        target = next(a["target_per_period"] for a in itinerary if a["metric"] == off)
+        result.truth = {"metric": off, "weeks": off_weeks, "factor": round(factor, 2),
+                        "target": target}  # fmt: skip
     objective = _kpi(account, kind, weeks, mean=bool(rng.random() < 0.5))
-    result.plan = {"objectives": [objective], "itinerary": itinerary}
+    result.plan = {"objectives": [objective], "itinerary": itinerary,
+                   "sponsor_id": result.sponsor_id, "adoption_owner_id": f"{aid}-adoption"}  # fmt: skip
     account.events.sort(key=lambda e: e["occurred_at"])
     result.events = account.events
     return result
 
 
 def build_fieldwork(
-    seed: int, *, clean: int, per_risk: int, now: datetime | None = None
+    seed: int, *, clean: int, per_risk: int, weeks: int = 20, now: datetime | None = None
 ) -> list[FieldworkAccount]:
     """``clean`` clean accounts and ``per_risk`` accounts of each period risk."""
     rng = np.random.default_rng(seed)
     moment = now or datetime.now(UTC)
     kinds = ["clean"] * clean + [kind for kind in RISKS for _ in range(per_risk)]
-    return [build_account(i, kind, rng, moment) for i, kind in enumerate(kinds)]
+    return [build_account(i, kind, rng, moment, weeks) for i, kind in enumerate(kinds)]
