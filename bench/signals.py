@@ -24,7 +24,7 @@ Once every account was judged through the last complete week, it prints:
   the POST to its ``signal.raised`` on the signals topic (p50/p99), against the baseline of the
   same POST to its event on the events topic, measured in the same run.
 
-    .venv/bin/python bench/signals.py --clean 100 --per-risk 15 --weeks 20 --live-weeks 2
+    .venv/bin/python bench/signals.py --clean 105 --per-risk 15 --weeks 20 --live-weeks 2
 """
 
 from __future__ import annotations
@@ -483,7 +483,7 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--clean", type=int, default=100)
+    parser.add_argument("--clean", type=int, default=105)
     parser.add_argument("--per-risk", type=int, default=15)
     parser.add_argument("--weeks", type=int, default=20, help="weeks of history backfilled")
     parser.add_argument("--live-weeks", type=int, default=2, help="weeks posted live after it")
