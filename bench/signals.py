@@ -19,7 +19,8 @@ Once every account was judged through the last complete week, it prints:
   of the clean accounts (and per noise model);
 - flaps: raise-then-resolve pairs published for clean accounts (in the backfill and the live
   weeks), and for risk accounts on their own type;
-- evidence: open ``activity_off_track`` signals whose periods differ from the stored weeks;
+- evidence: open ``activity_off_track`` signals whose periods differ from the stored weeks, and
+  open ``adoption_drop`` signals whose weeks or baseline differ from the usage events posted;
 - live: ``stakeholder.departed`` of a sponsor posted now for ``--live`` accounts, the time from
   the POST to its ``signal.raised`` on the signals topic (p50/p99), against the baseline of the
   same POST to its event on the events topic, measured in the same run.
@@ -55,7 +56,7 @@ from ampm.local.stack import (  # noqa: E402
     create_tenant_keys,
     throwaway_infrastructure,
 )
-from services.correlation.buckets import last_complete_period  # noqa: E402
+from services.correlation.buckets import last_complete_period, period_key  # noqa: E402
 from shared.kafka import group_backlog  # noqa: E402
 from shared.signals import SignalChange, SignalChangeType  # noqa: E402
 from shared.topics import Topics  # noqa: E402
@@ -286,6 +287,35 @@ async def off_track_mismatches(
     return checked, mismatched
 
 
+def adoption_mismatches(
+    portfolio: list[BenchAccount], signals: dict[str, list[dict[str, Any]]]
+) -> tuple[int, int]:
+    """(open adoption_drop signals, of which the weeks or the baseline differ from the usage
+    events posted): the evidence checked against what was sent, not what was stored."""
+    checked = mismatched = 0
+    for account in portfolio:
+        open_drops = [
+            s
+            for s in signals[account.account_id]
+            if s["type"] == "adoption_drop" and s["state"] == "open"
+        ]
+        if not open_drops:
+            continue
+        weekly = Counter(
+            period_key(datetime.fromisoformat(event["occurred_at"]))
+            for event in account.events
+            if event["kind"] == "usage"
+        )
+        for signal in open_drops:
+            evidence = signal["evidence"]
+            baseline = [weekly[key] for key in evidence["baseline_periods"]]
+            checked += 1
+            mismatched += evidence["periods"] != {k: weekly[k] for k in evidence["periods"]} or (
+                abs(evidence["baseline_mean"] - sum(baseline) / len(baseline)) > 1e-9
+            )
+    return checked, mismatched
+
+
 async def live_departures(
     ingest: str,
     write: dict[str, str],
@@ -458,6 +488,11 @@ async def run(args: argparse.Namespace) -> None:
                 print(
                     f"\nevidence: {mismatched} of {checked} open activity_off_track signals "
                     "differ from the stored weeks"
+                )
+                checked, mismatched = adoption_mismatches(portfolio, signals)
+                print(
+                    f"evidence: {mismatched} of {checked} open adoption_drop signals differ "
+                    "from the usage events posted"
                 )
                 live = [a for a in portfolio if a.expected != "sponsor_departure"][: args.live]
                 to_signal, to_event = await live_departures(
