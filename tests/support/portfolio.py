@@ -67,9 +67,11 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
-def _event(kind: str, name: str, account: str, at: datetime, **extra: Any) -> dict[str, Any]:
+def _event(
+    ids: random.Random, kind: str, name: str, account: str, at: datetime, **extra: Any
+) -> dict[str, Any]:
     return {
-        "id": str(uuid.UUID(int=random.getrandbits(128))),
+        "id": str(uuid.UUID(int=ids.getrandbits(128), version=4)),
         "kind": kind,
         "name": name,
         "account_id": account,
@@ -79,9 +81,16 @@ def _event(kind: str, name: str, account: str, at: datetime, **extra: Any) -> di
 
 
 def build_account(
-    index: int, kind: str, rng: random.Random, now: datetime, weeks: int, scale: float = 1.0
+    index: int,
+    kind: str,
+    rng: random.Random,
+    ids: random.Random,
+    now: datetime,
+    weeks: int,
+    scale: float = 1.0,
 ) -> PortfolioAccount:
-    """One account of ``kind`` with ``weeks`` full weeks of history before the current week."""
+    """One account of ``kind`` with ``weeks`` full weeks of history before the current week
+    (event ids drawn from ``ids``, a stream of their own)."""
     account = PortfolioAccount(f"acct-{index:04d}-{kind}", kind)
     this_week = datetime.combine(
         (now - timedelta(days=now.weekday())).date(), datetime.min.time(), tzinfo=UTC
@@ -92,6 +101,7 @@ def build_account(
     events = account.events
     events.append(
         _event(
+            ids,
             "lifecycle",
             "account.identified",
             aid,
@@ -104,6 +114,7 @@ def build_account(
     for n, role in enumerate(roles):
         events.append(
             _event(
+                ids,
                 "lifecycle",
                 "person.identified",
                 aid,
@@ -152,12 +163,14 @@ def build_account(
             share = level * weight / sum(user_weights)
             for _ in range(_poisson(rng, share)):
                 at = week_start + timedelta(hours=rng.uniform(2, 160))
-                events.append(_event("usage", "report.viewed", aid, min(at, now), person_id=user))
+                events.append(
+                    _event(ids, "usage", "report.viewed", aid, min(at, now), person_id=user)
+                )
         for metric, target in ACTIVITIES:
             factor = off_factor if (week >= off_from and metric == off_metric) else 1.0
             value = _poisson(rng, target * factor)
             events.append(
-                _event("activity", metric, aid, week_start + timedelta(days=2), value=value)
+                _event(ids, "activity", metric, aid, week_start + timedelta(days=2), value=value)
             )
         if kind == "objective_achieved" and week >= weeks - 3:
             kpi = 3.1 + rng.uniform(0, 0.2)
@@ -166,28 +179,30 @@ def build_account(
         else:
             kpi = kpi_start + kpi_slope * week + rng.gauss(0, 0.05)
         events.append(
-            _event("performance", KPI, aid, week_start + timedelta(days=4), value=round(kpi, 3))
+            _event(
+                ids, "performance", KPI, aid, week_start + timedelta(days=4), value=round(kpi, 3)
+            )
         )
     last_week = start + timedelta(weeks=weeks - 1)
     match kind:
         case "sponsor_departure":
             events.append(
-                _event("lifecycle", "stakeholder.departed", aid, last_week - timedelta(weeks=3),
+                _event(ids, "lifecycle", "stakeholder.departed", aid, last_week - timedelta(weeks=3),
                        person_id=f"{aid}-p0", properties={"role": "sponsor"})
             )  # fmt: skip
         case "no_adoption_owner":
             events.append(
-                _event("lifecycle", "stakeholder.departed", aid, last_week - timedelta(weeks=2),
+                _event(ids, "lifecycle", "stakeholder.departed", aid, last_week - timedelta(weeks=2),
                        person_id=f"{aid}-p1", properties={"role": "adoption_owner"})
             )  # fmt: skip
         case "reorganization":
             events.append(
-                _event("lifecycle", "org.reorganized", aid, last_week,
+                _event(ids, "lifecycle", "org.reorganized", aid, last_week,
                        properties={"description": "sales and marketing merged"})
             )  # fmt: skip
         case "blocker_reported":
             events.append(
-                _event("lifecycle", "blocker.reported", aid, last_week - timedelta(weeks=1),
+                _event(ids, "lifecycle", "blocker.reported", aid, last_week - timedelta(weeks=1),
                        properties={"blocker_id": f"{aid}-sso", "summary": "SSO not enabled"})
             )  # fmt: skip
     events.sort(key=lambda e: e["occurred_at"])
@@ -206,11 +221,13 @@ def build_portfolio(
     """``clean`` clean accounts (the three noise kinds in turn) and ``per_risk`` of each risk;
     ``scale`` shrinks the usage volume of all but the low-volume accounts (smaller tests)."""
     rng = random.Random(seed)
-    random.seed(seed)  # event ids
+    # Ids from a stream of their own, named for this generator: another generator given the
+    # same seed must not draw the same ids (the ingest would drop its events as duplicates).
+    ids = random.Random(f"portfolio:{seed}")
     moment = now or datetime.now(UTC)
     kinds = [CLEAN_KINDS[i % len(CLEAN_KINDS)] for i in range(clean)]
     kinds += [kind for kind in RISK_KINDS for _ in range(per_risk)]
-    return [build_account(i, kind, rng, moment, weeks, scale) for i, kind in enumerate(kinds)]
+    return [build_account(i, kind, rng, ids, moment, weeks, scale) for i, kind in enumerate(kinds)]
 
 
 def batches(events: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -89,9 +89,12 @@ class _Draw:
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
+        # Ids from a stream of their own, named for this generator: the portfolio generator
+        # given the same seed must not draw the same ids (the ingest drops duplicates).
+        self.ids = random.Random(f"scenarios:{seed}")
 
     def id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return str(uuid.UUID(int=self.ids.getrandbits(128), version=4))
 
     def poisson(self, lam: float) -> int:
         if lam <= 0:
