@@ -30,6 +30,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -61,42 +62,43 @@ class Case:
     plan_first: bool
 
 
+def _case(
+    generator: str,
+    account_id: str,
+    expected: str | None,
+    model: str,
+    events: list[dict[str, Any]],
+    plan: dict[str, Any],
+    plan_first: bool,
+) -> Case:
+    """One generated account as a case; injected accounts share the model ``injected``."""
+    success_plan = SuccessPlan.model_validate(
+        {"id": f"plan-{account_id}", "account_id": account_id, **plan}
+    )
+    model = model if expected is None else "injected"
+    return Case(generator, account_id, expected, model, values_of(events), success_plan, plan_first)
+
+
 def cases(seed: int, accounts: int, now: datetime) -> list[Case]:
     """About ``accounts`` accounts from each of the portfolio and scenarios generators, 40% of
     them clean, and as many clean and per period risk from the fieldwork generator."""
     per_risk = max(1, round(accounts * 0.6 / 2 / 8))
     clean = round(accounts * 0.4 / 2)
-    found = []
-    for account in portfolio.build_portfolio(seed, clean=clean, per_risk=per_risk, now=now):
-        plan = SuccessPlan.model_validate(
-            {"id": f"plan-{account.account_id}", "account_id": account.account_id, **account.plan}
-        )
-        kind = account.kind if account.expected is None else "injected"
-        found.append(
-            Case("portfolio", account.account_id, account.expected, kind,
-                 values_of(account.events), plan, True)
-        )  # fmt: skip
-    for scenario in scenarios.build_scenarios(seed, clean=clean, per_risk=per_risk, now=now):
-        plan = SuccessPlan.model_validate(
-            {"id": f"plan-{scenario.account_id}", "account_id": scenario.account_id,
-             **scenario.plan}
-        )  # fmt: skip
-        model = scenario.model if scenario.expected is None else "injected"
-        found.append(
-            Case("scenarios", scenario.account_id, scenario.expected, model,
-                 values_of(scenario.events), plan, scenario.plan_first)
-        )  # fmt: skip
-    for field_account in fieldwork.build_fieldwork(seed, clean=clean, per_risk=per_risk, now=now):
-        plan = SuccessPlan.model_validate(
-            {"id": f"plan-{field_account.account_id}", "account_id": field_account.account_id,
-             **field_account.plan}
-        )  # fmt: skip
-        model = field_account.model if field_account.expected is None else "injected"
-        found.append(
-            Case("fieldwork", field_account.account_id, field_account.expected, model,
-                 values_of(field_account.events), plan, field_account.plan_first)
-        )  # fmt: skip
-    return found
+    counts: dict[str, Any] = {"clean": clean, "per_risk": per_risk, "now": now}
+    return [
+        *(
+            _case("portfolio", a.account_id, a.expected, a.kind, a.events, a.plan, True)
+            for a in portfolio.build_portfolio(seed, **counts)
+        ),
+        *(
+            _case("scenarios", a.account_id, a.expected, a.model, a.events, a.plan, a.plan_first)
+            for a in scenarios.build_scenarios(seed, **counts)
+        ),
+        *(
+            _case("fieldwork", a.account_id, a.expected, a.model, a.events, a.plan, a.plan_first)
+            for a in fieldwork.build_fieldwork(seed, **counts)
+        ),
+    ]
 
 
 PEOPLE = (
