@@ -96,7 +96,7 @@ def _squares(values: Sequence[float], *, drop_outlier: bool) -> list[float]:
 
 
 def dispersion(
-    baseline: Sequence[float], recent: Sequence[float], earlier: Sequence[float] = ()
+    baseline: Sequence[float], recent: Sequence[float], earlier: Sequence[float]
 ) -> tuple[float, int]:
     """(phi, degrees of freedom): the variance-to-mean ratio pooled from the baseline, the
     recent segment and the periods before the baseline, each around its own mean, without one
