@@ -3,8 +3,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
+from scipy import stats
 
 from services.correlation.buckets import PeriodUnit, period_range, shift_period
+from services.correlation.drops import DropRule, critical_z, drop_test, is_poisson
 from services.correlation.off_track import activity_off_track
 from services.correlation.plans import (
     ActivityCategory,
@@ -278,6 +280,32 @@ def test_older_weeks_sharpen_the_noise_estimate_of_a_dispersed_account() -> None
     assert isinstance(decision, Raise)
     assert decision.evidence["baseline_mean"] == pytest.approx(sum(dispersed) / 12)
     assert decision.evidence["dispersion"] == pytest.approx(2.6, abs=0.1)
+
+
+def test_counts_as_variable_as_poisson_keep_the_normal_threshold() -> None:
+    # About 100 a week, a little more variable than Poisson counts: Pearson's dispersion test
+    # does not reject Poisson, so the one-week 40% drop meets the normal threshold, not the t
+    # quantile of an estimate the data do not call for.
+    counts = [100, 116, 86, 109, 92, 114, 85, 106, 93, 113, 96, 88, 110, 101, 60]
+    test = drop_test(counts, len(counts) - 1, DropRule())
+    assert test is not None and test.dispersion > 1
+    pearson = test.dispersion * test.freedom
+    assert stats.chi2.sf(pearson, test.freedom) > 0.05
+    assert is_poisson(test)
+    decision = adoption_drop(_weekly("$usage", counts), is_open=False)
+    assert isinstance(decision, Raise)
+    assert decision.evidence["z_threshold"] == pytest.approx(DropRule().z_single)
+
+
+def test_over_dispersed_counts_pay_the_t_quantile() -> None:
+    dispersed = [226, 178, 215, 232, 181, 209, 174, 222, 186, 228, 173, 217]
+    counts = [*dispersed[4:], *dispersed, 100]
+    test = drop_test(counts, len(counts) - 1, DropRule())
+    assert test is not None and not is_poisson(test)
+    pearson = test.dispersion * test.freedom
+    assert stats.chi2.sf(pearson, test.freedom) < 0.05
+    expected = -stats.t.ppf(stats.norm.sf(DropRule().z_single), test.freedom)
+    assert critical_z(DropRule().z_single, test) == pytest.approx(expected)
 
 
 def test_too_short_a_history_decides_nothing() -> None:
