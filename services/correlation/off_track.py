@@ -145,8 +145,10 @@ def activity_off_track(
     thresholds: RiskThresholds = DEFAULT_THRESHOLDS,
     family: int = 1,
 ) -> Decision:
-    """Raised when the activity misses its target now and has missed it for a while: the latest
-    complete period misses, and the mean of the last k periods (at least ``off_track_periods``)
+    """Raised when the activity misses its target now and has missed it for a while: the mean of
+    the last ``off_track_periods`` periods misses the target by more than half the tolerance
+    (one lucky week does not hide a shortfall that lasts, and the raise is not one the resolve
+    rule below undoes at once), and the mean of the last k periods (at least ``off_track_periods``)
     lies beyond the tolerance's edge (``off_track_tolerance`` below the target, or above it for
     an activity to decrease) by more than the activity's own noise explains (z beyond
     ``off_track_z``, the t quantile where the noise is estimated). ``family`` is how many
@@ -207,7 +209,13 @@ def activity_off_track(
     elif is_open:
         if not _misses(activity, sum(recent) / len(recent), tolerance / 2):
             active = False
-    elif _misses(activity, latest, 0.0) and test is not None and test.z <= -test.critical:
+    elif (
+        # The recent mean must be where an open signal would stay open: no raise that the next
+        # judgement resolves.
+        _misses(activity, sum(recent) / len(recent), tolerance / 2)
+        and test is not None
+        and test.z <= -test.critical
+    ):
         active = True
     return decide(SignalType.ACTIVITY_OFF_TRACK, activity.metric, is_open, active, evidence)
 

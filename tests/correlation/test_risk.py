@@ -433,6 +433,23 @@ def test_a_level_short_of_target_is_off_track_though_last_week_was_not_reported(
     assert "2024-W12" not in decision.evidence["periods"]
 
 
+def test_one_week_on_target_does_not_hide_a_shortfall_that_lasts() -> None:
+    campaigns = _activity(ActivityDirection.INCREASE, 6)
+    # Half the target for nineteen weeks, the target itself in the latest.
+    weeks = [3, 2, 3, 2, 2, 3, 2, 2, 3, 2, 4, 4, 2, 3, 5, 4, 3, 2, 6]
+    decision = activity_off_track(campaigns, _weekly("contacts", weeks), is_open=False, family=4)
+    assert isinstance(decision, Raise)
+    assert decision.evidence["actual"] == 6
+
+
+def test_no_raise_that_the_next_judgement_would_resolve() -> None:
+    campaigns = _activity(ActivityDirection.INCREASE, 6)
+    # Short for months, but the last three weeks are back within half the tolerance.
+    weeks = _weekly("contacts", [3, 2, 3, 2, 2, 3, 2, 2, 3, 2, 4, 4, 2, 3, 5, 4, 6, 5, 6])
+    assert isinstance(activity_off_track(campaigns, weeks, is_open=True, family=4), Resolve)
+    assert isinstance(activity_off_track(campaigns, weeks, is_open=False, family=4), NoChange)
+
+
 def test_stopped_activity_must_target_zero() -> None:
     with pytest.raises(ValidationError, match="target of 0"):
         _activity(ActivityDirection.STOP, 1)
