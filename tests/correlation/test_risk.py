@@ -1,3 +1,4 @@
+import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
@@ -448,6 +449,28 @@ def test_no_raise_that_the_next_judgement_would_resolve() -> None:
     weeks = _weekly("contacts", [3, 2, 3, 2, 2, 3, 2, 2, 3, 2, 4, 4, 2, 3, 5, 4, 6, 5, 6])
     assert isinstance(activity_off_track(campaigns, weeks, is_open=True, family=4), Resolve)
     assert isinstance(activity_off_track(campaigns, weeks, is_open=False, family=4), NoChange)
+
+
+def test_whole_counts_as_variable_as_poisson_are_judged_with_poisson_noise() -> None:
+    contacts = _activity(ActivityDirection.INCREASE, 12)
+    recent = [6, 6, 7, 6]
+    # A little more variable than Poisson counts at the edge (9.6), well within what Pearson's
+    # test allows Poisson counts: known noise, the normal quantile, and a shortfall.
+    early = [12, 7, 17, 9, 15, 18, 8, 12, 16, 8, 14, 12, 6, 17, 12]
+    pearson = sum((v - sum(early) / 15) ** 2 for v in early) / (sum(early) / 15)
+    pearson += sum((v - sum(recent) / 4) ** 2 for v in recent) / (sum(recent) / 4)
+    assert stats.chi2.sf(pearson, 14 + 3) > 0.2
+    decision = activity_off_track(
+        contacts, _weekly("contacts", [*early, *recent]), is_open=False, family=3
+    )
+    assert isinstance(decision, Raise)
+    assert decision.evidence["noise_sd"] == pytest.approx(math.sqrt(12 * 0.8))  # at the edge
+    expected = -stats.norm.ppf(stats.norm.sf(RiskThresholds().off_track_z) / 3)
+    assert decision.evidence["z_threshold"] == pytest.approx(expected)
+    # The same recent weeks after a history swinging far more than Poisson counts do.
+    swinging = [12, 4, 20, 9, 17, 22, 5, 12, 19, 8, 16, 13, 3, 21, 12, *recent]
+    decision = activity_off_track(contacts, _weekly("contacts", swinging), is_open=False, family=3)
+    assert isinstance(decision, NoChange)
 
 
 def test_stopped_activity_must_target_zero() -> None:
