@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "equivalents": ["bench/equivalents.py"],
     "notifier": ["bench/notifier.py"],
     "soak": ["bench/soak.py", "--minutes", "1", "--rate", "200"],
+    "power": ["bench/power.py"],
     "judgement": ["bench/judgement.py", "--accounts", "400"],
     "signals": ["bench/signals.py"],
 }
