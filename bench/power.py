@@ -140,8 +140,20 @@ def activity_counts(
     return [float(c) for c in rng.poisson(means)]
 
 
-def share(hits: int, total: int) -> str:
-    return f"{hits / total:6.3f}"
+def row(label: str, found: dict[str, int], total: int) -> None:
+    """One line of the table: each rule's share of ``total``."""
+    print(f"  {label:24s}" + "".join(f"{hits / total:9.3f}" for hits in found.values()))
+
+
+def summary(
+    alarms: dict[str, int], clean_total: int, recalled: dict[str, int], risk_total: int
+) -> tuple[float, float]:
+    """Print both rules' overall figures; (recall, false alarms) of ampm over the baseline's."""
+    fa = {name: hits / clean_total for name, hits in alarms.items()}
+    recall = {name: hits / risk_total for name, hits in recalled.items()}
+    print(f"  all: ampm recall {recall['ampm']:.3f} false alarms {fa['ampm']:.3f}; "
+          f"naive recall {recall['naive']:.3f} false alarms {fa['naive']:.3f}")  # fmt: skip
+    return recall["ampm"] / max(recall["naive"], 1e-9), fa["ampm"] / max(fa["naive"], 1e-9)
 
 
 def usage_report(rng: np.random.Generator, series: int, drop: float) -> tuple[float, float]:
@@ -154,7 +166,7 @@ def usage_report(rng: np.random.Generator, series: int, drop: float) -> tuple[fl
         found = {name: sum(rule(d) for d in draws) for name, rule in rules.items()}
         for name in rules:
             alarms[name] += found[name]
-        print(f"  {model:24s}" + "".join(f"{share(found[n], series):>9s}" for n in rules))
+        row(model, found, series)
     print(f"  {'recall, weeks since it began':24s}")
     recalled = dict.fromkeys(rules, 0)
     per_age = series // 2
@@ -168,13 +180,9 @@ def usage_report(rng: np.random.Generator, series: int, drop: float) -> tuple[fl
         found = {name: sum(rule(d) for d in draws) for name, rule in rules.items()}
         for name in rules:
             recalled[name] += found[name]
-        print(f"  {age:<24d}" + "".join(f"{share(found[n], per_age):>9s}" for n in rules))
+        row(str(age), found, per_age)
     clean_total, risk_total = series * len(USAGE_MODELS), per_age * len(DROP_AGES)
-    fa = {n: alarms[n] / clean_total for n in rules}
-    recall = {n: recalled[n] / risk_total for n in rules}
-    print(f"  all: ampm recall {recall['ampm']:.3f} false alarms {fa['ampm']:.3f}; "
-          f"naive recall {recall['naive']:.3f} false alarms {fa['naive']:.3f}")  # fmt: skip
-    return recall["ampm"] / max(recall["naive"], 1e-9), fa["ampm"] / max(fa["naive"], 1e-9)
+    return summary(alarms, clean_total, recalled, risk_total)
 
 
 def activity_report(rng: np.random.Generator, series: int) -> tuple[float, float]:
@@ -198,7 +206,7 @@ def activity_report(rng: np.random.Generator, series: int) -> tuple[float, float
                 found[name] += any(rule(values, t) for values, t in plan)
         for name in rules:
             alarms[name] += found[name]
-        print(f"  {model:24s}" + "".join(f"{share(found[n], series):>9s}" for n in rules))
+        row(model, found, series)
     print(f"  {'recall, weeks at half':24s}")
     recalled = dict.fromkeys(rules, 0)
     for weeks in SHORTFALL_WEEKS:
@@ -210,13 +218,9 @@ def activity_report(rng: np.random.Generator, series: int) -> tuple[float, float
                 found[name] += rule(values, target)
         for name in rules:
             recalled[name] += found[name]
-        print(f"  {weeks:<24d}" + "".join(f"{share(found[n], series):>9s}" for n in rules))
+        row(str(weeks), found, series)
     clean_total, risk_total = series * len(ACTIVITY_MODELS), series * len(SHORTFALL_WEEKS)
-    fa = {n: alarms[n] / clean_total for n in rules}
-    recall = {n: recalled[n] / risk_total for n in rules}
-    print(f"  all: ampm recall {recall['ampm']:.3f} false alarms {fa['ampm']:.3f}; "
-          f"naive recall {recall['naive']:.3f} false alarms {fa['naive']:.3f}")  # fmt: skip
-    return recall["ampm"] / max(recall["naive"], 1e-9), fa["ampm"] / max(fa["naive"], 1e-9)
+    return summary(alarms, clean_total, recalled, risk_total)
 
 
 def main() -> None:
