@@ -65,20 +65,19 @@ def usage_levels(rng: np.random.Generator, model: str) -> np.ndarray:
     low = model == "low_volume"
     base = rng.uniform(10, 30) if low else math.exp(rng.uniform(math.log(40), math.log(400)))
     weeks = np.arange(WEEKS)
+    levels = np.full(WEEKS, base)
     if model == "swing":
-        return base * np.exp(rng.normal(0, rng.uniform(0.05, 0.15), WEEKS))
+        levels *= np.exp(rng.normal(0, rng.uniform(0.05, 0.15), WEEKS))
     if model == "ar1":
-        phi, sd, x, levels = rng.uniform(0.5, 0.8), rng.uniform(0.03, 0.06), 0.0, []
-        for _ in weeks:
+        phi, sd, x = rng.uniform(0.5, 0.8), rng.uniform(0.03, 0.06), 0.0
+        for week in weeks:
             x = phi * x + rng.normal(0, sd)
-            levels.append(base * math.exp(x))
-        return np.array(levels)
+            levels[week] = base * math.exp(x)
     if model == "seasonal":
         amplitude, period = rng.uniform(0.05, 0.12), rng.choice([4, 13])
-        return base * (1 + amplitude * np.sin(2 * np.pi * (weeks / period + rng.random())))
+        levels *= 1 + amplitude * np.sin(2 * np.pi * (weeks / period + rng.random()))
     if model == "trend":
-        return base * (1 + rng.uniform(-0.015, 0.015)) ** weeks
-    levels = np.full(WEEKS, base)
+        levels *= (1 + rng.uniform(-0.015, 0.015)) ** weeks
     if model == "holiday":
         levels[rng.integers(2, WEEKS)] *= rng.uniform(0.4, 0.7)
     return levels
