@@ -40,6 +40,8 @@ from dataclasses import dataclass
 
 from scipy import special
 
+from services.correlation.dispersion import fits_poisson
+
 OUTLIER_SD = 3.0
 """A baseline period this many standard deviations from the others is an outlier."""
 
@@ -151,10 +153,7 @@ def is_poisson(test: DropTest) -> bool:
     freedom) does not reject at ``POISSON_TEST_ALPHA``."""
     if test.dispersion <= 1.0:
         return True
-    if test.freedom <= 0:
-        return False
-    pearson = test.dispersion * test.freedom
-    return float(special.chdtrc(test.freedom, pearson)) > POISSON_TEST_ALPHA
+    return fits_poisson(test.dispersion * test.freedom, test.freedom, POISSON_TEST_ALPHA)
 
 
 def critical_z(z: float, test: DropTest) -> float:

@@ -20,6 +20,7 @@ from typing import Any
 
 from scipy import special
 
+from services.correlation.dispersion import fits_poisson
 from services.correlation.plans import (
     ActivityDirection,
     ActivityTarget,
@@ -90,7 +91,7 @@ def _noise(
     prior = max(prior, 1e-9)
     variance = (squares + PRIOR_NOISE_FREEDOM * prior**2) / (freedom + PRIOR_NOISE_FREEDOM)
     whole = counts and all(float(v).is_integer() for v in (*earlier, *recent))
-    if whole and (variance < poisson**2 or _consistent_with_poisson(pearson, freedom)):
+    if whole and (variance < poisson**2 or fits_poisson(pearson, freedom, POISSON_TEST_ALPHA)):
         # Whole counts of events vary at least as Poisson counts do (a spread below that is
         # luck, not a quiet activity), and where Pearson's test finds them no more variable,
         # the Poisson model is known noise, not an estimate to pay the t quantile for.
@@ -104,12 +105,6 @@ than the drop test's: with a handful of weeks per window the test has little pow
 mildly over-dispersed clean activities passed for Poisson and alarmed (simulated false alarms
 on gamma-Poisson counts 10% short of target, inside the tolerance: 3.0% at 5%, 2.2% at 20%,
 the same as with no test)."""
-
-
-def _consistent_with_poisson(pearson: float, freedom: int) -> bool:
-    """Whether Pearson's statistic (squared deviations over their segment's mean) does not
-    reject Poisson counts at ``POISSON_TEST_ALPHA``."""
-    return freedom > 0 and float(special.chdtrc(freedom, pearson)) > POISSON_TEST_ALPHA
 
 
 @dataclass(frozen=True)
