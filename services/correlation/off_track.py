@@ -74,7 +74,8 @@ def _noise(
     degrees of freedom of both. So a few similar values do not pass for a quiet activity, while
     a long history of its own speaks for itself. The model's spread is the Poisson noise of
     ``level``, the level tested (sqrt(level)), for counts and sums, 5% of it for levels; whole
-    counts never get less than the Poisson noise."""
+    counts never get less than the Poisson noise, and get exactly it (known noise, the normal
+    quantile) where Pearson's dispersion test finds them no more variable than Poisson."""
     squares, pearson, freedom = 0.0, 0.0, 0
     for values in (earlier, recent):
         if len(values) > 1:
