@@ -88,7 +88,7 @@ class CorrelationSettings(ServiceSettings):
         default=30, ge=1, validation_alias=_env("reorganization_quiet_days")
     )
     adoption_drop_z: float = Field(
-        default=3.0,
+        default=3.2,
         gt=0,
         validation_alias=_env("adoption_drop_z"),
         description="How many standard errors of the account's own noise a lasting usage drop "
