@@ -60,7 +60,7 @@ class DropRule:
     min_baseline: int = 6
     baseline_periods: int = 12
     z_threshold: float = 3.2
-    z_single: float = 3.5
+    z_single: float = 3.25
     z_recover: float = 1.0
     z_robust: float = 2.0
     min_drop_share: float = 0.25

@@ -115,7 +115,7 @@ class CorrelationSettings(ServiceSettings):
         "their lowest one: a drop does not rest on a single week.",
     )
     adoption_drop_single_period_z: float = Field(
-        default=3.5,
+        default=3.25,
         gt=0,
         validation_alias=_env("adoption_drop_single_period_z"),
         description="The z a drop seen in the latest period only must reach: one low period "

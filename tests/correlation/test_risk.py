@@ -259,7 +259,7 @@ def test_a_collapse_in_the_latest_week_is_raised_at_once() -> None:
     decision = adoption_drop(collapse, is_open=False)
     assert isinstance(decision, Raise)
     assert decision.evidence["drop_started"] == "2024-W10"
-    assert decision.evidence["z"] <= -decision.evidence["z_threshold"] <= -3.5
+    assert decision.evidence["z"] <= -decision.evidence["z_threshold"] <= -DropRule().z_single
 
 
 def test_a_past_holiday_does_not_hide_a_drop() -> None:
@@ -273,11 +273,11 @@ def test_a_past_holiday_does_not_hide_a_drop() -> None:
 def test_older_weeks_sharpen_the_noise_estimate_of_a_dispersed_account() -> None:
     # Weekly usage of about 200 swinging twice as much as Poisson counts would.
     dispersed = [226, 178, 215, 232, 181, 209, 174, 222, 186, 228, 173, 217]
-    # With only the baseline's twelve weeks to estimate that swing, one week at 100 is not
+    # With only the baseline's twelve weeks to estimate that swing, one week at 112 is not
     # beyond doubt (a t quantile of 11 degrees of freedom)...
-    assert isinstance(adoption_drop(_weekly("$usage", [*dispersed, 100]), is_open=False), NoChange)
+    assert isinstance(adoption_drop(_weekly("$usage", [*dispersed, 112]), is_open=False), NoChange)
     # ... while eight older weeks of the same swing, before the baseline, make it one.
-    decision = adoption_drop(_weekly("$usage", [*dispersed[4:], *dispersed, 100]), is_open=False)
+    decision = adoption_drop(_weekly("$usage", [*dispersed[4:], *dispersed, 112]), is_open=False)
     assert isinstance(decision, Raise)
     assert decision.evidence["baseline_mean"] == pytest.approx(sum(dispersed) / 12)
     assert decision.evidence["dispersion"] == pytest.approx(2.6, abs=0.1)
