@@ -1,9 +1,9 @@
 """Judgement in process: the period rules over thousands of generated accounts, in seconds.
 
 The pure pipeline of ``tests/support/replay.py`` (the same domain functions the correlation
-service calls, without Kafka or the database) replays each account's history of three seeded
-generators, each built its own way (``tests/support/portfolio.py``, ``scenarios.py`` and
-``fieldwork.py``), two ways:
+service calls, without Kafka or the database) replays each account's history of four seeded
+generators, each built its own way (``tests/support/portfolio.py``, ``scenarios.py``,
+``fieldwork.py`` and ``teams.py``), two ways:
 
 - *backfill*: the whole history posted at once, cut into random consumer batches, the plan put
   before or after it, then the sweeper finds the account idle;
@@ -43,7 +43,7 @@ from services.correlation.plans import (  # noqa: E402
     StakeholderStatus,
     SuccessPlan,
 )
-from tests.support import fieldwork, portfolio, scenarios  # noqa: E402
+from tests.support import fieldwork, portfolio, scenarios, teams  # noqa: E402
 from tests.support.replay import AccountReplay, Value, replay, values_of  # noqa: E402
 
 PERIOD_RULES = ("adoption_drop", "activity_off_track", "objective_at_risk", "objective_achieved")
@@ -81,7 +81,7 @@ def _case(
 
 def cases(seed: int, accounts: int, now: datetime) -> list[Case]:
     """About ``accounts`` accounts from each of the portfolio and scenarios generators, 40% of
-    them clean, and as many clean and per period risk from the fieldwork generator."""
+    them clean, and as many clean and per period risk from the fieldwork and teams generators."""
     per_risk = max(1, round(accounts * 0.6 / 2 / 8))
     clean = round(accounts * 0.4 / 2)
     counts: dict[str, Any] = {"clean": clean, "per_risk": per_risk, "now": now}
@@ -97,6 +97,10 @@ def cases(seed: int, accounts: int, now: datetime) -> list[Case]:
         *(
             _case("fieldwork", a.account_id, a.expected, a.model, a.events, a.plan, a.plan_first)
             for a in fieldwork.build_fieldwork(seed, **counts)
+        ),
+        *(
+            _case("teams", a.account_id, a.expected, a.model, a.events, a.plan, a.plan_first)
+            for a in teams.build_teams(seed, **counts)
         ),
     ]
 
@@ -181,7 +185,7 @@ def main() -> None:
     started = time.perf_counter()
     generated = cases(args.seed, args.accounts, now)
     print(f"generated {len(generated)} accounts in {time.perf_counter() - started:.1f} s")
-    for generator in ("portfolio", "scenarios", "fieldwork"):
+    for generator in ("portfolio", "scenarios", "fieldwork", "teams"):
         chosen = [c for c in generated if c.generator == generator]
         started = time.perf_counter()
         report(f"{generator} backfill", [(c, backfill(c, config, now, rng)) for c in chosen])
