@@ -9,8 +9,10 @@ at a time, in event-time order, the next week only once the service has read the
 The accounts come from independent generators (``--generator``): ``portfolio``
 (``tests/support/portfolio.py``: clean accounts under five noise models, and each injected risk),
 ``scenarios`` (``tests/support/scenarios.py``: seven other noise models, risks over a range of
-sizes and ages, plans without named people) and ``fieldwork`` (``tests/support/fieldwork.py``:
-daily usage in bursts, users replaced, young and sparse accounts, the period risks only).
+sizes and ages, plans without named people), ``fieldwork`` (``tests/support/fieldwork.py``:
+daily usage in bursts, users replaced, young and sparse accounts, the period risks only) and
+``teams`` (``tests/support/teams.py``: users swinging each on their own, drops from users who
+leave or use less, fractional activity reports, the period risks only).
 Once every account was judged through the last complete week, it prints:
 
 - recall per signal type: accounts of that risk whose signal is open at the end (raised, for
@@ -25,7 +27,7 @@ Once every account was judged through the last complete week, it prints:
   the POST to its ``signal.raised`` on the signals topic (p50/p99), against the baseline of the
   same POST to its event on the events topic, measured in the same run.
 
-    .venv/bin/python bench/signals.py --clean 105 --per-risk 15 --weeks 20 --live-weeks 2
+    .venv/bin/python bench/signals.py --clean 104 --per-risk 16 --weeks 20 --live-weeks 2
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from shared.topics import Topics  # noqa: E402
 from tests.support.fieldwork import build_fieldwork  # noqa: E402
 from tests.support.portfolio import RISK_KINDS, batches, build_portfolio  # noqa: E402
 from tests.support.scenarios import build_scenarios  # noqa: E402
+from tests.support.teams import build_teams  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,20 @@ def generate(args: argparse.Namespace) -> list[BenchAccount]:
                     f.account_id, f.expected, model, f.events, f.plan, f.plan_first, f.sponsor_id
                 )
             )
+    if "teams" in chosen:
+        for t in build_teams(args.seed, clean=clean, per_risk=per_risk, weeks=weeks):
+            model = t.model if t.expected is None else "injected"
+            found.append(
+                BenchAccount(
+                    t.account_id,
+                    t.expected,
+                    model,
+                    t.events,
+                    t.plan,
+                    t.plan_first,
+                    t.plan["sponsor_id"],
+                )
+            )
     return found
 
 
@@ -142,7 +159,7 @@ def split_live(
     return history, live
 
 
-GENERATORS = ("portfolio", "scenarios", "fieldwork")
+GENERATORS = ("portfolio", "scenarios", "fieldwork", "teams")
 SERVICES = ("ingest", "correlation")
 SWEEP_SECONDS = 5.0
 BATCH = 1000
@@ -382,7 +399,7 @@ def report(
     for change in changes:
         if change.signal_type is not None and change.account_id in known:
             published[change.account_id][(change.signal_type.value, change.type.value)] += 1
-    print("\nrecall (injected risk found at the end; acct-*, sc-*, fw-*: the generators)")
+    print("\nrecall (injected risk found at the end; acct-*, sc-*, fw-*, tm-*: the generators)")
     for kind in RISK_KINDS:
         accounts = [a for a in portfolio if a.expected == kind]
         hits = {
@@ -396,7 +413,7 @@ def report(
         by_generator = ", ".join(
             f"{prefix} {sum(hits[a.account_id] for a in accounts if a.account_id.startswith(prefix))}"
             f"/{sum(a.account_id.startswith(prefix) for a in accounts)}"
-            for prefix in ("acct", "sc", "fw")
+            for prefix in ("acct", "sc", "fw", "tm")
         )
         print(
             f"  {kind:20s} {found:3d}/{len(accounts):<3d} {found / len(accounts):.2f}"
@@ -518,8 +535,8 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--clean", type=int, default=105)
-    parser.add_argument("--per-risk", type=int, default=15)
+    parser.add_argument("--clean", type=int, default=104)
+    parser.add_argument("--per-risk", type=int, default=16)
     parser.add_argument("--weeks", type=int, default=20, help="weeks of history backfilled")
     parser.add_argument("--live-weeks", type=int, default=2, help="weeks posted live after it")
     parser.add_argument("--scale", type=float, default=1.0, help="usage volume factor")

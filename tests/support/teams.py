@@ -3,6 +3,7 @@ activities arrive as several fractional reports a week. Built apart from ``portf
 ``scenarios.py`` and ``fieldwork.py`` (numpy draws of its own, its own noise) so that the period
 rules are judged on data none of them was shaped on.
 
+People: a sponsor and an adoption owner, both named in the plan, and the users.
 Usage: three to eight users, each with a rate of 5-40 events a week and a log-normal weekly
 swing of 5-25% of their own (``team``), or one user at 10-30 Poisson events a week
 (``low_volume``). A drop takes 40% of usage, from 1-10 weeks before the end: either every user
@@ -97,6 +98,11 @@ def build_account(
         properties={"name": f"Team {index}", "seats": int(rng.integers(10, 80))})  # fmt: skip
     drop_age = int(rng.integers(1, 11)) if kind == "adoption_drop" else 0
     rates, how = _weekly_rates(rng, model, weeks, drop_age)
+    roles = ["sponsor", "adoption_owner"] + ["user"] * rates.shape[1]
+    people = [f"{aid}-sponsor", f"{aid}-owner"] + [f"{aid}-u{n}" for n in range(rates.shape[1])]
+    for n, (person, role) in enumerate(zip(people, roles, strict=True)):
+        add("lifecycle", "person.identified", start + timedelta(hours=1, minutes=n + 1),
+            person_id=person, properties={"role": role})  # fmt: skip
     targets = [float(round(rng.uniform(5, 50))) for _ in range(int(rng.integers(3, 6)))]
     short = int(rng.integers(len(targets))) if kind == "activity_off_track" else -1
     short_weeks = int(rng.integers(3, 9))
@@ -128,6 +134,8 @@ def build_account(
                         "aggregation": "last"}],
         "itinerary": [{"metric": f"step_{n}", "category": "process", "target_per_period": t,
                        "direction": "increase"} for n, t in enumerate(targets)],
+        "sponsor_id": f"{aid}-sponsor",
+        "adoption_owner_id": f"{aid}-owner",
     }  # fmt: skip
     if drop_age:
         account.truth = {"weeks_ago": drop_age, "how": how}
