@@ -22,11 +22,12 @@ away.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+
+from tests.support.generated import GeneratedAccount
 
 CLEAN_MODELS = ("bursty", "weekday_rhythm", "team_churn", "slow_growth", "young", "sparse")
 RISKS = ("adoption_drop", "activity_off_track", "objective_achieved", "objective_at_risk")
@@ -44,27 +45,13 @@ WEEKDAY_SHARE = np.array([0.22, 0.22, 0.21, 0.2, 0.13, 0.01, 0.01])
 """How a user's week spreads over Monday to Sunday."""
 
 
-@dataclass
-class FieldworkAccount:
-    """One account's history as native events, its plan, and its truth."""
-
-    account_id: str
-    kind: str
-    model: str
-    events: list[dict[str, Any]] = field(default_factory=list)
-    plan: dict[str, Any] = field(default_factory=dict)
-    plan_first: bool = True
-    truth: dict[str, Any] = field(default_factory=dict)
+class FieldworkAccount(GeneratedAccount):
+    """A generated account whose plan names its sponsor."""
 
     @property
     def sponsor_id(self) -> str:
         """The person the plan names as its sponsor."""
         return f"{self.account_id}-sponsor"
-
-    @property
-    def expected(self) -> str | None:
-        """The signal type the account must end with (None: it must raise nothing)."""
-        return None if self.kind == "clean" else self.kind
 
 
 class _Account:

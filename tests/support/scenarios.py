@@ -26,9 +26,11 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from tests.support.generated import GeneratedAccount
 
 CLEAN_MODELS = (
     "low_volume",
@@ -64,24 +66,11 @@ ACTIVITY_CATALOG: tuple[tuple[str, str, str, tuple[float, float], bool, bool], .
 
 
 @dataclass
-class ScenarioAccount:
-    """One account's history as native events, its plan, and its truth."""
+class ScenarioAccount(GeneratedAccount):
+    """A generated account whose injected risk may be about one metric."""
 
-    account_id: str
-    kind: str
-    model: str
-    events: list[dict[str, Any]] = field(default_factory=list)
-    plan: dict[str, Any] = field(default_factory=dict)
-    plan_first: bool = True
     subject: str | None = None
     """The metric the injected risk is about, where it is about one."""
-    truth: dict[str, Any] = field(default_factory=dict)
-    """The injected risk's size and age (for the benchmark's breakdown of misses)."""
-
-    @property
-    def expected(self) -> str | None:
-        """The signal type the account must end with (None: it must raise nothing)."""
-        return None if self.kind == "clean" else self.kind
 
 
 class _Draw:

@@ -18,33 +18,17 @@ objective at risk, and above the target for the last three weeks for one achieve
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from tests.support.generated import GeneratedAccount
+
 CLEAN_MODELS = ("team", "low_volume")
 RISKS = ("adoption_drop", "activity_off_track", "objective_achieved", "objective_at_risk")
 DROP = 0.4
 KPI = "nps"
-
-
-@dataclass
-class TeamAccount:
-    """One account's history as native events, its plan, and its truth."""
-
-    account_id: str
-    kind: str
-    model: str
-    events: list[dict[str, Any]] = field(default_factory=list)
-    plan: dict[str, Any] = field(default_factory=dict)
-    plan_first: bool = True
-    truth: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def expected(self) -> str | None:
-        return None if self.kind == "clean" else self.kind
 
 
 def _weekly_rates(
@@ -78,12 +62,12 @@ def _weekly_rates(
 
 def build_account(
     index: int, kind: str, rng: np.random.Generator, now: datetime, weeks: int = 20
-) -> TeamAccount:
+) -> GeneratedAccount:
     """One account of ``kind`` (``clean`` or a period risk) with ``weeks`` full weeks of history
     before the current week."""
     model = str(rng.choice(CLEAN_MODELS)) if kind == "clean" else "team"
     aid = f"tm-{index:04d}-{kind.replace('_', '-')}"
-    account = TeamAccount(aid, kind, model, plan_first=bool(rng.random() < 0.5))
+    account = GeneratedAccount(aid, kind, model, plan_first=bool(rng.random() < 0.5))
     monday = datetime.combine(
         (now - timedelta(days=now.weekday())).date(), datetime.min.time(), tzinfo=UTC
     )
@@ -146,7 +130,7 @@ def build_account(
 
 def build_teams(
     seed: int, *, clean: int, per_risk: int, weeks: int = 20, now: datetime | None = None
-) -> list[TeamAccount]:
+) -> list[GeneratedAccount]:
     """``clean`` clean accounts and ``per_risk`` accounts of each period risk."""
     rng = np.random.default_rng([seed, 4])
     moment = now or datetime.now(UTC)
