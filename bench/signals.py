@@ -63,6 +63,7 @@ from shared.kafka import group_backlog  # noqa: E402
 from shared.signals import SignalChange, SignalChangeType  # noqa: E402
 from shared.topics import Topics  # noqa: E402
 from tests.support.fieldwork import build_fieldwork  # noqa: E402
+from tests.support.generated import GeneratedAccount  # noqa: E402
 from tests.support.portfolio import RISK_KINDS, batches, build_portfolio  # noqa: E402
 from tests.support.scenarios import build_scenarios  # noqa: E402
 from tests.support.teams import build_teams  # noqa: E402
@@ -79,6 +80,21 @@ class BenchAccount:
     plan: dict[str, Any]
     plan_first: bool
     sponsor_id: str
+
+
+def _bench_account(account: GeneratedAccount, sponsor_id: str) -> BenchAccount:
+    """A generated account as the benchmark posts it; injected accounts share the model
+    ``injected``."""
+    model = account.model if account.expected is None else "injected"
+    return BenchAccount(
+        account.account_id,
+        account.expected,
+        model,
+        account.events,
+        account.plan,
+        account.plan_first,
+        sponsor_id,
+    )
 
 
 def generate(args: argparse.Namespace) -> list[BenchAccount]:
@@ -100,40 +116,13 @@ def generate(args: argparse.Namespace) -> list[BenchAccount]:
             )
     if "scenarios" in chosen:
         for s in build_scenarios(args.seed, clean=clean, per_risk=per_risk, weeks=weeks):
-            model = s.model if s.expected is None else "injected"
-            found.append(
-                BenchAccount(
-                    s.account_id,
-                    s.expected,
-                    model,
-                    s.events,
-                    s.plan,
-                    s.plan_first,
-                    f"{s.account_id}-u0",
-                )
-            )
+            found.append(_bench_account(s, f"{s.account_id}-u0"))
     if "fieldwork" in chosen:
         for f in build_fieldwork(args.seed, clean=clean, per_risk=per_risk, weeks=weeks):
-            model = f.model if f.expected is None else "injected"
-            found.append(
-                BenchAccount(
-                    f.account_id, f.expected, model, f.events, f.plan, f.plan_first, f.sponsor_id
-                )
-            )
+            found.append(_bench_account(f, f.sponsor_id))
     if "teams" in chosen:
         for t in build_teams(args.seed, clean=clean, per_risk=per_risk, weeks=weeks):
-            model = t.model if t.expected is None else "injected"
-            found.append(
-                BenchAccount(
-                    t.account_id,
-                    t.expected,
-                    model,
-                    t.events,
-                    t.plan,
-                    t.plan_first,
-                    t.plan["sponsor_id"],
-                )
-            )
+            found.append(_bench_account(t, t.plan["sponsor_id"]))
     return found
 
 
