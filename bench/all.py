@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "notifier": ["bench/notifier.py"],
     "soak": ["bench/soak.py", "--minutes", "1", "--rate", "200"],
     "power": ["bench/power.py"],
+    "limits": ["bench/limits.py"],
     "judgement": ["bench/judgement.py", "--accounts", "400"],
     "signals": ["bench/signals.py"],
 }
