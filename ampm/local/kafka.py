@@ -285,6 +285,15 @@ class LocalBroker:
 
 
 async def _answers(bootstrap_servers: str) -> bool:
+    # A plain connection first: the admin client logs every refused connection as an error,
+    # which is only noise while the broker is still starting.
+    host, _, port = bootstrap_servers.split(",")[0].rpartition(":")
+    try:
+        _, writer = await asyncio.open_connection(host, int(port))
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=2_000)
     try:
         await admin.start()
