@@ -3,8 +3,9 @@
 Starts its own Kafka broker and PostgreSQL (or uses AMPM_DATABASE_URL as maintenance database
 and AMPM_TEST_KAFKA_BOOTSTRAP), runs ingest and correlation as processes, PUTs every account's
 success plan (before its history, or after it for some accounts of ``scenarios``) and posts
-``--weeks`` weeks of history through ``POST /v1/events`` as a vendor backfills when it connects,
-then ``--live-weeks`` more weeks as they would arrive live: a week's events of every account
+``--weeks`` weeks of history through ``POST /v1/events`` as a vendor backfills when it connects
+(``--order``: over the portfolio in event time, account by account, or shuffled; ``--batch``
+events a request), then ``--live-weeks`` more weeks as they would arrive live: a week's events of every account
 at a time, in event-time order, the next week only once the service has read them.
 The accounts come from independent generators (``--generator``): ``portfolio``
 (``tests/support/portfolio.py``: clean accounts under five noise models, and each injected risk),
@@ -28,12 +29,14 @@ Once every account was judged through the last complete week, it prints:
   same POST to its event on the events topic, measured in the same run.
 
     .venv/bin/python bench/signals.py --clean 104 --per-risk 16 --weeks 20 --live-weeks 2
+    .venv/bin/python bench/signals.py --order shuffled --batch 500
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import sys
 import tempfile
@@ -148,6 +151,19 @@ def split_live(
     return history, live
 
 
+def ordered(history: list[dict[str, Any]], order: str, seed: int) -> list[dict[str, Any]]:
+    """The backfill in the order a vendor sends it: over the portfolio in event time (``time``),
+    each account's whole history in turn (``account``), or in no order at all (``shuffled``:
+    an account's weeks arrive in any order, spread over the whole backfill)."""
+    if order == "account":
+        return sorted(history, key=lambda event: event["account_id"])  # stable: time within
+    if order == "shuffled":
+        shuffled = list(history)
+        random.Random(seed).shuffle(shuffled)
+        return shuffled
+    return history
+
+
 GENERATORS = ("portfolio", "scenarios", "fieldwork", "teams")
 SERVICES = ("ingest", "correlation")
 SWEEP_SECONDS = 5.0
@@ -193,9 +209,10 @@ async def backfill(
     keys: dict[str, dict[str, str]],
     portfolio: list[BenchAccount],
     history: list[dict[str, Any]],
+    size: int,
 ) -> tuple[int, float]:
-    """PUT the plans (those of accounts that put it first), post the history in event-time
-    order, PUT the other plans; (events posted, seconds)."""
+    """PUT the plans (those of accounts that put it first), post the history in bodies of
+    ``size`` events, PUT the other plans; (events posted, seconds)."""
     started = time.perf_counter()
     async with httpx.AsyncClient(timeout=120) as http:
 
@@ -211,16 +228,20 @@ async def backfill(
                 answer.raise_for_status()
 
         await put_plans(first=True)
-        await post(http, ingest, keys["write"], history)
+        await post(http, ingest, keys["write"], history, size)
         await put_plans(first=False)
     return len(history), time.perf_counter() - started
 
 
 async def post(
-    http: httpx.AsyncClient, ingest: str, write: dict[str, str], events: list[dict[str, Any]]
+    http: httpx.AsyncClient,
+    ingest: str,
+    write: dict[str, str],
+    events: list[dict[str, Any]],
+    size: int = BATCH,
 ) -> None:
-    """Post ``events`` in request bodies of ``BATCH``."""
-    for body in batches(events, BATCH):
+    """Post ``events`` in request bodies of ``size``."""
+    for body in batches(events, size):
         answer = await http.post(f"{ingest}/v1/events", json={"events": body}, headers=write)
         answer.raise_for_status()
 
@@ -469,8 +490,15 @@ async def run(args: argparse.Namespace) -> None:
                     flush=True,
                 )
                 history, weeks = split_live(portfolio, args.live_weeks, datetime.now(UTC))
-                posted, seconds = await backfill(ingest, correlation, keys, portfolio, history)
-                print(f"backfill: {posted} events posted in {seconds:.1f} s", flush=True)
+                history = ordered(history, args.order, args.seed)
+                posted, seconds = await backfill(
+                    ingest, correlation, keys, portfolio, history, args.batch
+                )
+                print(
+                    f"backfill: {posted} events posted in {seconds:.1f} s ({args.order} order, "
+                    f"{args.batch} a request)",
+                    flush=True,
+                )
                 posted = await live_weeks(ingest, keys["write"], bootstrap, weeks)
                 print(f"live: {posted} events over {len(weeks)} weeks", flush=True)
                 drained = await judged_quiet(bootstrap, correlation, keys["secret"], portfolio)
@@ -531,6 +559,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="usage volume factor")
     parser.add_argument("--live", type=int, default=40, help="accounts for live departures")
     parser.add_argument("--generator", choices=(*GENERATORS, "all"), default="all")
+    parser.add_argument(
+        "--order", choices=("time", "account", "shuffled"), default="time", help="of the backfill"
+    )
+    parser.add_argument("--batch", type=int, default=BATCH, help="events a backfill request")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -5,6 +5,12 @@ and those people and returns a ``LifecycleChange`` (their new state, the person 
 links it makes, dated marks of organisational changes, account traits, a plan role to name),
 which ``intake`` writes back in the consumer's transaction, as ``risk`` decides signals for
 ``evaluation``.
+
+A person's state follows event time, not arrival: an event older than what the stored state
+already says (``Person.changed_at``), as a backfill sent out of order delivers, only fills in
+what is unknown (an account, a role, a title). It never brings back a person a later event
+said had left, nor names them on the plan, nor dates a role change: the result is the same
+whatever order a person's history arrives in.
 """
 
 from __future__ import annotations
@@ -122,12 +128,18 @@ def decide(
                 return LifecycleChange()
             person = people[named]
             role = props.get("role")
-            departed = replace(
+            known = replace(
                 person,
+                role=person.role or (role if isinstance(role, str) else None),
+                account_id=person.account_id or account_id,
+            )
+            if _stale(event, person):
+                return LifecycleChange((known,))
+            departed = replace(
+                known,
                 role=role if isinstance(role, str) else person.role,
                 status="departed",
                 changed_at=event.occurred_at,
-                account_id=person.account_id or account_id,
             )
             return LifecycleChange((departed,))
         case "sponsor.assigned" | "adoption_owner.assigned":
@@ -140,14 +152,23 @@ def decide(
     return LifecycleChange()
 
 
+def _stale(event: Envelope, person: Person) -> bool:
+    """Whether ``event`` happened before the person's stored state was last changed: it
+    arrived late, and what it says is older than what is known."""
+    return event.occurred_at < person.changed_at
+
+
 def _identified(event: Envelope, person: Person) -> LifecycleChange:
     """Who a person is: their account, role, title, name, supervisor and status; a change of
-    an existing role at a known account is an organisational change."""
+    an existing role at a known account is an organisational change. An identify older than
+    the stored state only fills in what is unknown."""
     props = event.properties
     links: tuple[str, ...] = ()
-    if event.account_id is not None:
+    if event.account_id is not None and not (_stale(event, person) and person.account_id):
         person = replace(person, account_id=event.account_id)
         links = (person.person_id,)
+    if _stale(event, person):
+        return LifecycleChange((_filled(person, props),), links)
     marks: tuple[Mark, ...] = ()
     role = props.get("role")
     if isinstance(role, str) and role != person.role:
@@ -158,8 +179,8 @@ def _identified(event: Envelope, person: Person) -> LifecycleChange:
         person = replace(person, title=props["title"])
     if isinstance(props.get("name"), str):
         person = replace(person, name=props["name"])
-    supervisor = props.get("supervisor_id") or props.get("manager_id")
-    if isinstance(supervisor, str) and supervisor:
+    supervisor = _supervisor(props)
+    if supervisor:
         person = replace(person, supervisor_id=supervisor)
     status = props.get("status")
     person = replace(
@@ -168,6 +189,27 @@ def _identified(event: Envelope, person: Person) -> LifecycleChange:
         changed_at=event.occurred_at,
     )
     return LifecycleChange((person,), links, marks)
+
+
+def _supervisor(props: Mapping[str, Any]) -> str | None:
+    supervisor = props.get("supervisor_id") or props.get("manager_id")
+    return supervisor if isinstance(supervisor, str) and supervisor else None
+
+
+def _filled(person: Person, props: Mapping[str, Any]) -> Person:
+    """``person`` with the role, title, name and supervisor ``props`` give where none is known."""
+
+    def given(key: str) -> str | None:
+        value = props.get(key)
+        return value if isinstance(value, str) else None
+
+    return replace(
+        person,
+        role=person.role or given("role"),
+        title=person.title or given("title"),
+        name=person.name or given("name"),
+        supervisor_id=person.supervisor_id or _supervisor(props),
+    )
 
 
 def _aliased(current: Person, previous: Person) -> LifecycleChange:
@@ -187,8 +229,14 @@ def _aliased(current: Person, previous: Person) -> LifecycleChange:
 
 
 def _assigned(event: Envelope, person: Person, account_id: str) -> LifecycleChange:
-    """A named successor: the person takes the role at the account and the plan names them."""
+    """A named successor: the person takes the role at the account and the plan names them.
+    An assignment older than the person's stored state (they left since) only links them."""
     role = "sponsor" if event.name == SPONSOR_ASSIGNED else "adoption_owner"
+    if _stale(event, person):
+        known = replace(
+            person, role=person.role or role, account_id=person.account_id or account_id
+        )
+        return LifecycleChange((known,), (known.person_id,))
     marks: tuple[Mark, ...] = ()
     if person.role is not None and person.role != role:
         marks = (Mark(account_id, ROLE_CHANGED_MARK, event.occurred_at),)

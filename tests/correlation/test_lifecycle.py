@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,3 +127,62 @@ def test_a_reorganisation_is_a_dated_mark_of_its_account() -> None:
     change = _decided(_event(REORGANIZATION_EVENT, account_id="acme"), "acme")
     assert change.marks == (Mark("acme", REORGANIZATION_EVENT, AT),)
     assert _decided(_event(REORGANIZATION_EVENT), None) == LifecycleChange()
+
+
+LATER = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def _at(moment: datetime, name: str, **fields: Any) -> Envelope:
+    return envelope("tn_l", name, moment, kind=EventKind.LIFECYCLE, **fields)
+
+
+def test_an_older_identify_arriving_late_fills_in_but_does_not_bring_a_departed_person_back() -> (
+    None
+):
+    departed = Person("p1", changed_at=AT, account_id="acme", role="sponsor", status="departed")
+    late = _at(EARLIER, "person.identified", person_id="p1", account_id="globex",
+               properties={"role": "user", "title": "VP Ops", "status": "active"})  # fmt: skip
+    [person] = _decided(late, "acme", departed).people
+    assert (person.status, person.role, person.account_id, person.changed_at) == (
+        "departed", "sponsor", "acme", AT,
+    )  # fmt: skip
+    assert person.title == "VP Ops"
+    assert _decided(late, "acme", departed).marks == ()
+
+
+def test_an_older_assignment_arriving_after_the_departure_names_nobody() -> None:
+    departed = Person("p2", changed_at=AT, account_id="acme", role="sponsor", status="departed")
+    late = _at(EARLIER, "sponsor.assigned", account_id="acme", properties={"person_id": "p2"})
+    change = _decided(late, "acme", departed)
+    assert change.plan_role is None and change.marks == ()
+    assert change.people[0].status == "departed" and change.people[0].changed_at == AT
+
+
+def test_an_older_departure_arriving_after_a_return_leaves_the_person_active() -> None:
+    back = Person("p3", changed_at=AT, account_id="acme", role="sponsor")
+    [person] = _decided(
+        _at(EARLIER, "stakeholder.departed", properties={"person_id": "p3"}), "acme", back
+    ).people
+    assert (person.status, person.changed_at) == ("active", AT)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4))))
+def test_a_persons_history_in_any_order_ends_in_the_same_state(order: tuple[int, ...]) -> None:
+    history = [
+        _at(EARLIER, "person.identified", person_id="p1", account_id="acme",
+            properties={"role": "adoption_owner", "title": "Ops lead"}),
+        _at(AT, "adoption_owner.assigned", account_id="acme", properties={"person_id": "p1"}),
+        _at(LATER, "stakeholder.departed", properties={"person_id": "p1", "role": "adoption_owner"}),
+        _at(EARLIER, "person.identified", person_id="p1", properties={"name": "Ana"}),
+    ]  # fmt: skip
+
+    def final(events: list[Envelope]) -> Person:
+        person = Person("p1", changed_at=events[0].occurred_at)
+        for event in events:
+            for changed in _decided(event, "acme", person).people:
+                person = changed
+        return person
+
+    in_time = final(sorted(history, key=lambda event: event.occurred_at))
+    assert in_time.status == "departed" and in_time.changed_at == LATER
+    assert final([history[i] for i in order]) == in_time

@@ -19,7 +19,7 @@ from services.correlation.consumer import subscription
 from services.correlation.evaluation import USAGE_METRIC
 from services.correlation.handlers import process_records
 from services.correlation.settings import CorrelationSettings
-from services.correlation.tables import AccountRow, OutboxRow
+from services.correlation.tables import AccountRow, OutboxRow, PersonRow
 from shared.consuming import subscribed_consumer
 from shared.events import Envelope, EventKind
 from shared.service import bootstrap_topics
@@ -347,6 +347,62 @@ async def test_sponsor_departure_is_raised_once_and_resolved_once_by_a_successor
     latest = health[-1]
     assert latest is not None and {s.activity for s in latest.itinerary} >= {"cold_calls"}
     assert set(latest.components) >= {"open_risks", "stakeholder_coverage"}
+
+
+async def test_a_sponsors_history_sent_out_of_order_still_leaves_the_departure_open(
+    client: httpx.AsyncClient,
+    settings: CorrelationSettings,
+    topics: Topics,
+    tenant: CreatedTenant,
+    sessions: async_sessionmaker[AsyncSession],
+    kafka_bootstrap: str,
+) -> None:
+    """A backfill that sends the departure before the older identify (parallel uploads do)
+    must end where the history in time order ends: the sponsor gone, the signal raised once."""
+    tenant_id, account = tenant.tenant.id, "initech"
+    now = datetime.now(UTC)
+
+    def lifecycle(name: str, at: datetime, **properties: Any) -> Any:
+        return envelope(tenant_id, name, at, kind=EventKind.LIFECYCLE, account_id=account,
+                        person_id="p-vp", properties=properties)  # fmt: skip
+
+    await publish(
+        kafka_bootstrap,
+        topics.events,
+        [
+            lifecycle("stakeholder.departed", now - timedelta(days=3), role="sponsor"),
+            lifecycle("person.identified", now - timedelta(days=60), role="sponsor", title="VP"),
+        ],
+    )
+
+    async def late_identify_applied() -> bool:
+        async with sessions() as session:
+            row = await session.get(PersonRow, (tenant_id, "p-vp"))
+            return row is not None and row.title == "VP"
+
+    async def changes() -> list[SignalChange]:
+        values = await read_to_end(kafka_bootstrap, topics.signals, settings.topic_partitions)
+        found = [SignalChange.from_value(r.value or b"") for r in values]
+        return [c for c in found if c.account_id == account and c.signal_type is not None]
+
+    async def settled() -> bool:
+        async with sessions() as session:
+            unsent = await session.scalar(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(OutboxRow.tenant_id == tenant_id, OutboxRow.sent_at.is_(None))
+            )
+        return unsent == 0 and bool(await changes())
+
+    await eventually(late_identify_applied)
+    await eventually(settled)
+    listed = await client.get(
+        f"/v1/accounts/{account}/signals", params={"state": "open"}, headers=auth(tenant)
+    )
+    assert [s["type"] for s in listed.json()["signals"]] == [SignalType.SPONSOR_DEPARTURE]
+    assert [(c.signal_type, c.type) for c in await changes()] == [
+        (SignalType.SPONSOR_DEPARTURE, SignalChangeType.RAISED)
+    ]
 
 
 async def test_an_acknowledged_reorganization_resolves(
