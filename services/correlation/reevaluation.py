@@ -103,11 +103,20 @@ async def evaluate_account(
         if not event.properties.get("blocker_id"):
             log.warning("blocker_without_id", tenant=tenant_id, event_id=event.id)
             continue
-        key = (SignalType.BLOCKER_REPORTED, str(event.properties["blocker_id"]))
-        decision = stamp_event_decision(
-            risk.blocker_reported(event, is_open=key in open_rows), event.occurred_at, now, config
-        )
+        blocker_id = str(event.properties["blocker_id"])
+        key = (SignalType.BLOCKER_REPORTED, blocker_id)
+        latest_at = await store.blocker_latest_at(session, tenant_id, account_id, blocker_id)
+        decided = risk.blocker_reported(event, is_open=key in open_rows, latest_at=latest_at)
+        decision = stamp_event_decision(decided, event.occurred_at, now, config)
         _apply_decision(session, tenant_id, account_id, decision, open_rows, now)
+        await store.note_blocker_event(
+            session,
+            tenant_id,
+            account_id,
+            blocker_id,
+            reported=event.name == risk.BLOCKER_REPORTED_EVENT,
+            occurred_at=event.occurred_at,
+        )
     window = config.thresholds.reorganization_window + config.thresholds.reorganization_quiet_window
     marks = await store.marks_since(session, tenant_id, account_id, now - window)
     buckets = (

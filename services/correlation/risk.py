@@ -321,14 +321,22 @@ def objective_at_risk(
     )
 
 
-def blocker_reported(event: Envelope, *, is_open: bool) -> Decision:
+def blocker_reported(
+    event: Envelope, *, is_open: bool, latest_at: datetime | None = None
+) -> Decision:
     """Raised by ``blocker.reported``, resolved by ``blocker.resolved`` with the same blocker_id.
+
+    ``latest_at`` is when the latest event about this blocker applied so far happened: one
+    older than that arrived late (a backfill sent out of order) and changes nothing, so a
+    report that arrives after its own resolution does not reopen the blocker.
 
     Raises ValueError for another event or one without ``properties.blocker_id``.
     """
     blocker_id = event.properties.get("blocker_id")
     if event.name not in (BLOCKER_REPORTED_EVENT, BLOCKER_RESOLVED_EVENT) or not blocker_id:
         raise ValueError(f"{event.name} event {event.id} does not name a blocker_id")
+    if latest_at is not None and event.occurred_at < latest_at:
+        return NoChange(SignalType.BLOCKER_REPORTED, str(blocker_id))
     evidence = {
         "blocker_id": str(blocker_id),
         "event_id": event.id,

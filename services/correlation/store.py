@@ -25,6 +25,7 @@ from services.correlation.plans import (
 )
 from services.correlation.tables import (
     AccountRow,
+    BlockerRow,
     BucketRow,
     HealthSnapshotRow,
     LifecycleMarkRow,
@@ -219,6 +220,32 @@ async def marks_since(
     return [(mark, at) for mark, at in rows]
 
 
+async def blocker_latest_at(
+    session: AsyncSession, tenant_id: str, account_id: str, blocker_id: str
+) -> datetime | None:
+    """When the latest event applied about the account's blocker happened; None before one."""
+    row = await session.get(BlockerRow, (tenant_id, account_id, blocker_id))
+    return row.occurred_at if row is not None else None
+
+
+async def note_blocker_event(
+    session: AsyncSession,
+    tenant_id: str,
+    account_id: str,
+    blocker_id: str,
+    *,
+    reported: bool,
+    occurred_at: datetime,
+) -> None:
+    """Keep an event about the account's blocker when it is the latest in event time."""
+    row = await session.get(BlockerRow, (tenant_id, account_id, blocker_id))
+    if row is None:
+        session.add(BlockerRow(tenant_id=tenant_id, account_id=account_id, blocker_id=blocker_id,
+                               reported=reported, occurred_at=occurred_at))  # fmt: skip
+    elif occurred_at >= row.occurred_at:
+        row.reported, row.occurred_at = reported, occurred_at
+
+
 # --- pending events ---------------------------------------------------------------------------
 
 
@@ -314,6 +341,7 @@ TENANT_TABLES = (
     PendingEventRow,
     ProcessedEventRow,
     BucketRow,
+    BlockerRow,
     LifecycleMarkRow,
     PersonRow,
     AccountRow,

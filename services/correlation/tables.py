@@ -90,6 +90,19 @@ class LifecycleMarkRow(Base):
     )
 
 
+class BlockerRow(Base):
+    """When the latest event about one blocker of an account happened, and whether it reported
+    or resolved it: events about it that happened before arrived late and change nothing."""
+
+    __tablename__ = "corr_blockers"
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    blocker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reported: Mapped[bool] = mapped_column(Boolean)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class BucketRow(Base):
     """One metric's values in one period for one account."""
 

@@ -555,6 +555,21 @@ def test_reported_blocker_raises_once_and_resolved_blocker_resolves() -> None:
     assert isinstance(blocker_reported(resolved, is_open=False), NoChange)
 
 
+@pytest.mark.parametrize(("name", "is_open"), [
+    ("blocker.reported", False),  # a report older than the resolution already applied
+    ("blocker.resolved", True),  # a resolution older than the report already applied
+])  # fmt: skip
+def test_a_blocker_event_older_than_the_latest_applied_changes_nothing(
+    name: str, is_open: bool
+) -> None:
+    late = _event(name, {"blocker_id": "b-7"})
+    assert isinstance(
+        blocker_reported(late, is_open=is_open, latest_at=NOW + timedelta(days=1)), NoChange
+    )
+    current = blocker_reported(late, is_open=is_open, latest_at=NOW)
+    assert isinstance(current, Resolve if is_open else Raise)
+
+
 def test_blocker_event_without_id_is_refused() -> None:
     with pytest.raises(ValueError, match="blocker_id"):
         blocker_reported(_event("blocker.reported", {}), is_open=False)

@@ -405,6 +405,33 @@ async def test_a_sponsors_history_sent_out_of_order_still_leaves_the_departure_o
     ]
 
 
+async def test_a_blocker_resolved_before_its_late_report_arrives_stays_resolved(
+    client: httpx.AsyncClient,
+    settings: CorrelationSettings,
+    topics: Topics,
+    tenant: CreatedTenant,
+    kafka_bootstrap: str,
+) -> None:
+    """The resolution of a blocker posted before its older report (a backfill out of order):
+    the history says resolved, so nothing is open and nothing was raised."""
+    tenant_id, account = tenant.tenant.id, "umbrella"
+    now = datetime.now(UTC)
+    events = [
+        envelope(tenant_id, name, at, kind=EventKind.LIFECYCLE, account_id=account,
+                 properties={"blocker_id": "sso", "summary": "SSO not enabled"})
+        for name, at in (("blocker.resolved", now - timedelta(days=2)),
+                         ("blocker.reported", now - timedelta(days=20)))
+    ]  # fmt: skip
+    await publish(kafka_bootstrap, topics.events, events)
+
+    async def both_applied() -> bool:
+        return await committed_total(kafka_bootstrap, settings.group_id) == len(events)
+
+    await eventually(both_applied)
+    listed = await client.get(f"/v1/accounts/{account}/signals", headers=auth(tenant))
+    assert listed.status_code == 200 and listed.json()["signals"] == []
+
+
 async def test_an_acknowledged_reorganization_resolves(
     client: httpx.AsyncClient,
     topics: Topics,
