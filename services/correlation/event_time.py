@@ -6,6 +6,13 @@ wall clock has. The period rules judge an account only when its data is *current
 through the last period the wall clock completed); until then it is *catching up*, and an
 account whose events stopped is judged by the wall clock once it was idle long enough.
 ``on_events``, ``on_change`` and ``on_sweep`` say what each trigger makes an evaluation run.
+
+An account is one key of its tenant's stream, so its silence is read against the stream's, as
+stream processors tell an idle source from a slow one: an account whose data lags the wall
+clock by more than a period is judged by the clock only once its tenant's stream went quiet
+too, or carries current data for other accounts. While the tenant is still sending history
+that lags (a backfill, account after account), an account whose history has all arrived is
+waiting for its live weeks, not silent.
 """
 
 from __future__ import annotations
@@ -97,23 +104,53 @@ def due_on_events(progress: Progress, now: datetime, config: EvaluationConfig) -
     return through
 
 
-def due_when_idle(progress: Progress, now: datetime, config: EvaluationConfig) -> str | None:
+@dataclass(frozen=True)
+class TenantStream:
+    """The tenant's stream as a whole: the latest event time applied to any of its accounts,
+    and when an event last reached any of them (processing time)."""
+
+    watermark: datetime | None
+    touched_at: datetime | None
+
+    def settled(self, now: datetime, config: EvaluationConfig) -> bool:
+        """Whether an account of this tenant that lags may be taken as silent: the stream went
+        quiet (no event for ``quiet_after``), or it carries current data for some account."""
+        if self.touched_at is None or now - self.touched_at >= config.quiet_after:
+            return True
+        return _near(watermark_through(self.watermark, now, config), now, config)
+
+
+def _near(mark: str | None, now: datetime, config: EvaluationConfig) -> bool:
+    """Whether data complete through ``mark`` misses at most the last period the clock
+    completed."""
+    clock = clock_through(now, config)
+    return mark is not None and mark >= shift_period(clock, -1, config.unit)
+
+
+def due_when_idle(
+    progress: Progress,
+    now: datetime,
+    config: EvaluationConfig,
+    tenant: TenantStream | None = None,
+) -> str | None:
     """The period through which the wall clock judges an idle account (the sweeper), or None.
 
     Due when a period the clock completed was not judged, or late data arrived, and no event
     reached the account for ``tail_idle`` when only the last period is missing from its data,
     or for ``quiet_after`` when it lags further: a history paused mid-way must not read as a
-    silent account.
+    silent account. An account that lags further waits for its ``tenant``'s stream to settle
+    too (``TenantStream.settled``): a tenant still sending lagging history is catching up.
     """
     clock = clock_through(now, config)
     if progress.judged_through == clock and not progress.rejudge:
         return None
     if progress.touched_at is None:
         return None
-    mark = watermark_through(progress.watermark, now, config)
-    near = mark is not None and mark >= shift_period(clock, -1, config.unit)
-    wait = config.tail_idle if near else config.quiet_after
-    return clock if now - progress.touched_at >= wait else None
+    if _near(watermark_through(progress.watermark, now, config), now, config):
+        return clock if now - progress.touched_at >= config.tail_idle else None
+    if tenant is not None and not tenant.settled(now, config):
+        return None
+    return clock if now - progress.touched_at >= config.quiet_after else None
 
 
 class Scope(StrEnum):
@@ -158,12 +195,15 @@ def on_change(progress: Progress, now: datetime, config: EvaluationConfig, *, pl
 
 
 def on_sweep(
-    progress: Progress, now: datetime, config: EvaluationConfig
+    progress: Progress,
+    now: datetime,
+    config: EvaluationConfig,
+    tenant: TenantStream | None = None,
 ) -> tuple[Scope, str | None]:
     """What the sweeper runs for an account it found idle or not evaluated for a while: a
     judgement by the wall clock when one is due, otherwise the time-driven lifecycle rules (a
     reorganisation's quiet window ends)."""
-    due = due_when_idle(progress, now, config)
+    due = due_when_idle(progress, now, config, tenant)
     if due is not None:
         return Scope.JUDGEMENT, due
     return _between_judgements(progress, now, config)

@@ -124,12 +124,14 @@ async def sweep_stale_accounts(
         by_tenant: dict[str, set[str]] = defaultdict(set)
         for tenant_id, account_id in [*idle, *stale]:
             by_tenant[tenant_id].add(account_id)
+        streams = await progress_store.tenant_streams(session, by_tenant)
         for tenant_id, account_ids in by_tenant.items():
             await signal_store.lock_accounts(session, tenant_id, account_ids)
             progress = await progress_store.progress_of(session, tenant_id, account_ids)
             last = await signal_store.evaluated_at(session, tenant_id, account_ids)
             for account_id in sorted(account_ids):
-                scope, through = on_sweep(progress[account_id], moment, config)
+                stream = streams.get(tenant_id)
+                scope, through = on_sweep(progress[account_id], moment, config, stream)
                 if scope is not Scope.JUDGEMENT and last.get(account_id, before) >= before:
                     continue  # evaluated recently, by an event or another instance
                 await evaluate_account(

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.correlation.event_time import Progress
+from services.correlation.event_time import Progress, TenantStream
 from services.correlation.plans import (
     StakeholderRole,
 )
@@ -143,19 +143,42 @@ async def idle_accounts(
 ) -> list[tuple[str, str]]:
     """(tenant, account) pairs with a period the wall clock completed left to judge (or late
     data to judge again) that no event touched since ``tail_since`` while their watermark
-    reaches ``tail_watermark`` (only the last period is missing), or since ``quiet_since``."""
+    reaches ``tail_watermark`` (only the last period is missing), or since ``quiet_since`` while
+    their tenant's stream settled (``TenantStream.settled``: no event for any of its accounts
+    since ``quiet_since``, or some account's watermark reaching ``tail_watermark``)."""
+    streams = _streams().subquery()
     left = (
         AccountRow.judged_through.is_(None)
         | (AccountRow.judged_through < clock)
         | AccountRow.rejudge.is_(True)
     )
+    settled = (streams.c.touched_at < quiet_since) | (streams.c.watermark >= tail_watermark)
     idle = ((AccountRow.touched_at < tail_since) & (AccountRow.watermark >= tail_watermark)) | (
-        AccountRow.touched_at < quiet_since
+        (AccountRow.touched_at < quiet_since) & settled
     )
     rows = await session.execute(
         select(AccountRow.tenant_id, AccountRow.account_id)
+        .join(streams, streams.c.tenant_id == AccountRow.tenant_id)
         .where(left, idle)
         .order_by(AccountRow.touched_at)
         .limit(limit)
     )
     return [(tenant_id, account_id) for tenant_id, account_id in rows]
+
+
+async def tenant_streams(
+    session: AsyncSession, tenant_ids: Collection[str]
+) -> dict[str, TenantStream]:
+    """Each tenant's stream as a whole: its latest watermark and latest touch over accounts."""
+    if not tenant_ids:
+        return {}
+    rows = await session.execute(_streams().where(AccountRow.tenant_id.in_(tenant_ids)))
+    return {row.tenant_id: TenantStream(row.watermark, row.touched_at) for row in rows}
+
+
+def _streams() -> Any:
+    return select(
+        AccountRow.tenant_id,
+        func.max(AccountRow.watermark).label("watermark"),
+        func.max(AccountRow.touched_at).label("touched_at"),
+    ).group_by(AccountRow.tenant_id)

@@ -15,6 +15,7 @@ from services.correlation.event_time import (
     EvaluationConfig,
     Progress,
     Scope,
+    TenantStream,
     clock_through,
     due_on_events,
     due_when_idle,
@@ -148,6 +149,27 @@ def test_an_idle_account_is_judged_by_the_wall_clock_after_its_idle_time() -> No
     assert on_sweep(done, NOW, CONFIG) == (Scope.CURRENT, "2026-W47")
     late = Progress(watermark=sunday, judged_through="2026-W47", rejudge=True, touched_at=NOW)
     assert due_when_idle(late, NOW + CONFIG.tail_idle, CONFIG) == "2026-W47"
+
+
+def test_a_lagging_account_waits_while_its_tenant_still_sends_lagging_history() -> None:
+    """Account after account, a backfill leaves the first accounts idle and two weeks behind
+    while the tenant's stream is busy with the others: they are waiting, not silent."""
+    later = NOW + CONFIG.quiet_after
+    first = Progress(watermark=NOW - timedelta(weeks=2), touched_at=NOW)
+    backfilling = TenantStream(watermark=NOW - timedelta(weeks=2), touched_at=later)
+    assert not backfilling.settled(later, CONFIG)
+    assert due_when_idle(first, later, CONFIG, backfilling) is None
+    assert on_sweep(first, later, CONFIG, backfilling) == (Scope.LIFECYCLE, None)
+    # The tenant's stream went quiet too: the account is judged by the clock.
+    quiet = TenantStream(watermark=NOW - timedelta(weeks=2), touched_at=NOW)
+    assert due_when_idle(first, later, CONFIG, quiet) == clock_through(later, CONFIG)
+    # Live data flows for other accounts: this one's silence is real.
+    live = TenantStream(watermark=later - timedelta(hours=1), touched_at=later)
+    assert live.settled(later, CONFIG)
+    assert due_when_idle(first, later, CONFIG, live) == clock_through(later, CONFIG)
+    # An account missing only the last period is judged after the tail idle time, as before.
+    tail = Progress(watermark=datetime(2026, 11, 22, 22, tzinfo=UTC), touched_at=NOW)
+    assert due_when_idle(tail, NOW + CONFIG.tail_idle, CONFIG, backfilling) == "2026-W47"
 
 
 def test_weeks_still_on_their_way_are_not_read_as_zero_usage() -> None:

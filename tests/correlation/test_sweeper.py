@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.correlation import signal_store
+from services.correlation import progress_store, signal_store
+from services.correlation.event_time import clock_through
 from services.correlation.handlers import process_records, sweep_stale_accounts
 from services.correlation.settings import CorrelationSettings
 from services.correlation.tables import OutboxRow
@@ -74,3 +75,35 @@ async def test_a_quiet_reorganization_resolves_without_new_events(
     async with sessions() as session:
         evaluated = await signal_store.evaluated_at(session, tenant_id, [ACCOUNT])
     assert evaluated[ACCOUNT] == quiet
+
+
+async def test_an_account_whose_history_arrived_waits_while_its_tenant_backfills_others(
+    sessions: async_sessionmaker[AsyncSession],
+    tenant: CreatedTenant,
+    base_settings: dict[str, object],
+) -> None:
+    """Account after account, the first account's history (ending three weeks ago) arrived two
+    hours ago while the tenant is still sending the next one's: its missing weeks are on their
+    way, so the sweep does not read them as zero usage until the tenant's stream goes quiet."""
+    settings = CorrelationSettings(**{**base_settings, "sweep_interval_seconds": 3600.0})  # type: ignore[arg-type]
+    tenant_id = tenant.tenant.id
+    now = datetime.now(UTC)
+    history_end = now - timedelta(weeks=3)
+
+    async def arrives(account: str, at: datetime) -> None:
+        event = envelope(tenant_id, "report.viewed", history_end, account_id=account)
+        await process_records(sessions, [record(event)], settings, now=at)
+
+    async def judged_through(account: str) -> str | None:
+        async with sessions() as session:
+            progress = await progress_store.progress_of(session, tenant_id, [account])
+        return progress[account].judged_through
+
+    await arrives("first", now - timedelta(hours=2))
+    await arrives("second", now - timedelta(minutes=1))
+    await sweep_stale_accounts(sessions, settings, now=now)
+    assert await judged_through("first") is None
+
+    later = now + timedelta(hours=2)
+    await sweep_stale_accounts(sessions, settings, now=later)
+    assert await judged_through("first") == clock_through(later, settings.evaluation)
