@@ -49,7 +49,7 @@ class RiskThresholds:
 
     reorganization_role_changes: int = 3
     reorganization_window: timedelta = timedelta(days=30)
-    reorganization_quiet_window: timedelta = timedelta(days=30)
+    reorganization_quiet_window: timedelta = timedelta(days=180)
     drop: DropRule = field(default_factory=DropRule)
     off_track_periods: int = 3
     off_track_tolerance: float = 0.2

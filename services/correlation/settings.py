@@ -85,7 +85,13 @@ class CorrelationSettings(ServiceSettings):
         default=30, ge=1, validation_alias=_env("reorganization_window_days")
     )
     reorganization_quiet_days: int = Field(
-        default=30, ge=1, validation_alias=_env("reorganization_quiet_days")
+        default=180,
+        ge=1,
+        validation_alias=_env("reorganization_quiet_days"),
+        description="Days without a new trigger after which an unacknowledged reorganisation "
+        "resolves on its own. A CSM's acknowledgement (they re-mapped the account's people) is "
+        "the usual end; half a year lets a reorganisation found in a backfilled history reach "
+        "the CSM, and one nobody attended to last two business reviews.",
     )
     adoption_drop_z: float = Field(
         default=3.2,

@@ -120,7 +120,8 @@ def test_org_reorganized_event_raises_and_is_not_raised_twice() -> None:
     decision = _reorg(reorganized=[_days_ago(1)])
     assert isinstance(decision, Raise)
     assert decision.evidence["cause"] == "org.reorganized"
-    assert decision.evidence["quiet_until"] == timestamp(_days_ago(1) + timedelta(days=30))
+    quiet = RiskThresholds().reorganization_quiet_window
+    assert decision.evidence["quiet_until"] == timestamp(_days_ago(1) + quiet)
     assert isinstance(_reorg(reorganized=[_days_ago(1)], is_open=True), KEPT)
 
 
@@ -143,11 +144,18 @@ def test_role_changes_after_now_are_ignored() -> None:
 
 
 def test_reorganization_resolves_after_the_quiet_window() -> None:
-    assert isinstance(_reorg(reorganized=[_days_ago(29)], is_open=True), KEPT)
-    decision = _reorg(reorganized=[_days_ago(30)], is_open=True)
+    quiet = RiskThresholds().reorganization_quiet_window.days
+    assert isinstance(_reorg(reorganized=[_days_ago(quiet - 1)], is_open=True), KEPT)
+    decision = _reorg(reorganized=[_days_ago(quiet)], is_open=True)
     assert isinstance(decision, Resolve)
     # a stale trigger does not raise a new signal either
-    assert isinstance(_reorg(reorganized=[_days_ago(30)]), NoChange)
+    assert isinstance(_reorg(reorganized=[_days_ago(quiet)]), NoChange)
+
+
+def test_a_reorganization_months_old_in_a_backfilled_history_still_reaches_the_csm() -> None:
+    decision = _reorg(reorganized=[_days_ago(130)])
+    assert isinstance(decision, Raise)
+    assert decision.evidence["triggered_at"] == timestamp(_days_ago(130))
 
 
 def test_acknowledged_reorganization_resolves_until_the_next_trigger() -> None:

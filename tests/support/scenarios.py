@@ -14,8 +14,8 @@ Clean accounts ("stable, noisy") draw one noise model each: Poisson usage at low
 users with over-dispersed (negative binomial) weekly counts, users who skip weeks, a
 log-normal weekly swing, a slowly wandering (AR(1)) level, a gentle seasonality, and one
 holiday week well before the end. Injected risks: a sponsor leaving (with or without the role
-on the event), a reorganisation (an explicit event or a burst of role changes) within the last
-three weeks, an adoption drop of 30-50% that started 1-10 weeks before the end (users leaving
+on the event) up to 18 weeks before the end, a reorganisation (an explicit event or a burst of
+role changes) up to 18 weeks before the end, an adoption drop of 30-50% that started 1-10 weeks before the end (users leaving
 or everyone using it less), a blocker still open, the adoption owner leaving, one activity
 30-60% short of target for the last 3-8 weeks (or all along), the objective reached and held
 for 2-4 weeks, and an objective stuck far from its target with the deadline 3-10 weeks away.
@@ -316,7 +316,7 @@ def build_account(index: int, kind: str, draw: _Draw, now: datetime, weeks: int)
 
     match kind:
         case "sponsor_departure":
-            when = end - timedelta(weeks=rng.uniform(0.2, 6))
+            when = end - timedelta(weeks=rng.uniform(0.2, 18))
             props = {"role": "sponsor"} if rng.random() < 0.5 else {}
             events.append(_event(draw, "lifecycle", "stakeholder.departed", aid, when,
                                  person_id=f"{aid}-u0", properties=props))  # fmt: skip
@@ -325,11 +325,11 @@ def build_account(index: int, kind: str, draw: _Draw, now: datetime, weeks: int)
             events.append(_event(draw, "lifecycle", "stakeholder.departed", aid, when,
                                  person_id=f"{aid}-u1", properties={"role": "adoption_owner"}))  # fmt: skip
         case "reorganization" if rng.random() < 0.6:
-            when = end - timedelta(days=rng.uniform(1, 20))
+            when = end - timedelta(days=rng.uniform(1, 130))
             events.append(_event(draw, "lifecycle", "org.reorganized", aid, when,
                                  properties={"description": "teams merged"}))  # fmt: skip
         case "reorganization":  # three role changes within a few days
-            when = end - timedelta(days=rng.uniform(5, 20))
+            when = end - timedelta(days=rng.uniform(5, 120))
             for n, (person, role) in enumerate(((2, "user"), (3, "supervisor"), (2, "supervisor"))):
                 events.append(_event(draw, "lifecycle", "person.identified", aid,
                                      when + timedelta(days=n), person_id=f"{aid}-u{person}",
