@@ -133,8 +133,9 @@ def split_live(
     portfolio: list[BenchAccount], live_weeks: int, now: datetime
 ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
     """(the history to backfill, then each live week's events): the last ``live_weeks``
-    complete weeks and the current one are live, the week in progress with the last of them;
-    each in event-time order over the portfolio."""
+    complete weeks and the current one are live, the week in progress with the last of them
+    (with none, the whole history up to now is the backfill); each in event-time order over
+    the portfolio."""
     events = sorted(
         (event for account in portfolio for event in account.events),
         key=lambda event: event["occurred_at"],
@@ -143,6 +144,8 @@ def split_live(
         (now - timedelta(days=now.weekday())).date(), datetime.min.time(), tzinfo=UTC
     )
     starts = [monday - timedelta(weeks=live_weeks - n) for n in range(live_weeks)]
+    if not starts:
+        return events, []
     history = [e for e in events if datetime.fromisoformat(e["occurred_at"]) < starts[0]]
     live: list[list[dict[str, Any]]] = [[] for _ in starts]
     for event in events[len(history) :]:
