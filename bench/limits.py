@@ -35,13 +35,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from power import FAMILY, WEEKS, drop_rule, off_track_rule
 from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.power import FAMILY, WEEKS, drop_rule, off_track_rule  # noqa: E402
 from services.correlation.drops import DropRule  # noqa: E402
 
 VOLUMES = (20, 40, 70, 100, 150, 250)
