@@ -24,7 +24,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ampm.local.paths import cache_root, data_root, free_ports
+from ampm.local.paths import accepts_connections, cache_root, data_root, free_ports
 
 KAFKA_VERSION = os.environ.get("AMPM_KAFKA_VERSION", "3.9.1")
 SCALA_VERSION = "2.13"
@@ -91,18 +91,9 @@ def fetch_jars(cache: Path | None = None) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(libs, ignore_errors=True)
     (cache / "pom.xml").write_text(POM.format(scala=SCALA_VERSION, kafka=KAFKA_VERSION))
-    command = [
-        "mvn",
-        "-B",
-        "-q",
-        "-ntp",
-        f"-Dmaven.repo.local={cache / 'm2'}",
-        "-f",
-        str(cache / "pom.xml"),
-        DEPENDENCY_PLUGIN,
-        "-DincludeScope=runtime",
-        f"-DoutputDirectory={libs}",
-    ]
+    maven = ["mvn", "-B", "-q", "-ntp", f"-Dmaven.repo.local={cache / 'm2'}"]
+    command = [*maven, "-f", str(cache / "pom.xml"), DEPENDENCY_PLUGIN, "-DincludeScope=runtime"]
+    command.append(f"-DoutputDirectory={libs}")
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BrokerError(f"mvn failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -285,15 +276,9 @@ class LocalBroker:
 
 
 async def _answers(bootstrap_servers: str) -> bool:
-    # A plain connection first: the admin client logs every refused connection as an error,
-    # which is only noise while the broker is still starting.
-    host, _, port = bootstrap_servers.split(",")[0].rpartition(":")
-    try:
-        _, writer = await asyncio.open_connection(host, int(port))
-    except OSError:
+    # The port first: the admin client logs each refused connection of a starting broker.
+    if not await accepts_connections(bootstrap_servers.split(",")[0]):
         return False
-    writer.close()
-    await writer.wait_closed()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=2_000)
     try:
         await admin.start()
