@@ -5,7 +5,7 @@ and AMPM_TEST_KAFKA_BOOTSTRAP), runs ingest and correlation as processes, PUTs e
 success plan (before its history, or after it for some accounts of ``scenarios``) and posts
 ``--weeks`` weeks of history through ``POST /v1/events`` as a vendor backfills when it connects
 (``--order``: over the portfolio in event time, account by account, or shuffled; ``--batch``
-events a request), then ``--live-weeks`` more weeks as they would arrive live: a week's events of every account
+events a request; ``--plans``: every plan put before the history, or after it), then ``--live-weeks`` more weeks as they would arrive live: a week's events of every account
 at a time, in event-time order, the next week only once the service has read them.
 The accounts come from independent generators (``--generator``): ``portfolio``
 (``tests/support/portfolio.py``: clean accounts under five noise models, and each injected risk),
@@ -43,7 +43,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -126,6 +126,8 @@ def generate(args: argparse.Namespace) -> list[BenchAccount]:
     if "teams" in chosen:
         for t in build_teams(args.seed, clean=clean, per_risk=per_risk, weeks=weeks):
             found.append(_bench_account(t, t.plan["sponsor_id"]))
+    if args.plans != "generator":  # every plan put before its history, or every one after it
+        found = [replace(a, plan_first=args.plans == "first") for a in found]
     return found
 
 
@@ -566,6 +568,12 @@ def main() -> None:
         "--order", choices=("time", "account", "shuffled"), default="time", help="of the backfill"
     )
     parser.add_argument("--batch", type=int, default=BATCH, help="events a backfill request")
+    parser.add_argument(
+        "--plans",
+        choices=("generator", "first", "after"),
+        default="generator",
+        help="when plans are put: as each generator says, all before the backfill, all after",
+    )
     asyncio.run(run(parser.parse_args()))
 
 
