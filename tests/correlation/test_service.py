@@ -75,6 +75,17 @@ async def usage_totals(
         return await bucket_store.metric_totals(session, tenant_id, account_id)
 
 
+async def outbox_drained(sessions: async_sessionmaker[AsyncSession], tenant_id: str) -> bool:
+    """Whether every signal change of the tenant's outbox has been published."""
+    async with sessions() as session:
+        unsent = await session.scalar(
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.tenant_id == tenant_id, OutboxRow.sent_at.is_(None))
+        )
+    return unsent == 0
+
+
 async def test_redelivered_batch_after_a_crash_before_the_offset_commit_counts_once(
     settings: CorrelationSettings,
     topics: Topics,
@@ -316,13 +327,8 @@ async def test_sponsor_departure_is_raised_once_and_resolved_once_by_a_successor
     )
 
     async def resolved_and_drained() -> bool:
-        async with sessions() as session:
-            unsent = await session.scalar(
-                select(func.count())
-                .select_from(OutboxRow)
-                .where(OutboxRow.tenant_id == tenant_id, OutboxRow.sent_at.is_(None))
-            )
-        return unsent == 0 and len(await sponsor_changes()) >= 2
+        drained = await outbox_drained(sessions, tenant_id)
+        return drained and len(await sponsor_changes()) >= 2
 
     await eventually(resolved_and_drained)
     changes = await sponsor_changes()
@@ -386,13 +392,7 @@ async def test_a_sponsors_history_sent_out_of_order_still_leaves_the_departure_o
         return [c for c in found if c.account_id == account and c.signal_type is not None]
 
     async def settled() -> bool:
-        async with sessions() as session:
-            unsent = await session.scalar(
-                select(func.count())
-                .select_from(OutboxRow)
-                .where(OutboxRow.tenant_id == tenant_id, OutboxRow.sent_at.is_(None))
-            )
-        return unsent == 0 and bool(await changes())
+        return await outbox_drained(sessions, tenant_id) and bool(await changes())
 
     await eventually(late_identify_applied)
     await eventually(settled)
